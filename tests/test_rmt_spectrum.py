@@ -189,8 +189,8 @@ def test_monte_carlo_ks(case):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(activation="tanh"), "not implemented"),
-        (dict(activation="erf"), "not implemented"),
+        (dict(activation="no_such_activation"), "activation"),
+        (dict(activation="tanh", sigma_b2=-0.1), "sigma_b2"),
         (dict(weights="unitary"), "weights"),
         (dict(depth=0), "depth"),
         (dict(eps=-1.0), "eps"),

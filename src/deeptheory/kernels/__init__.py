@@ -7,7 +7,15 @@ functions and runs seeded sampling loops.  The mathematics lives in
 
 from .activations import Activation, get_activation, list_activations, register_activation
 from .montecarlo import NetworkSample, propagate_batch, sample_network
-from .quadrature import expect, expect2, expect2_sqdiff, hermite_rule, legendre_rule
+from .quadrature import (
+    expect,
+    expect2,
+    expect2_sqdiff,
+    gaussian_rule,
+    hermite_rule,
+    legendre_rule,
+)
+from .stieltjes import stieltjes_sum
 
 __all__ = [
     "Activation",
@@ -17,6 +25,8 @@ __all__ = [
     "expect",
     "expect2",
     "expect2_sqdiff",
+    "gaussian_rule",
+    "stieltjes_sum",
     "get_activation",
     "hermite_rule",
     "legendre_rule",

@@ -42,10 +42,17 @@ __all__ = [
 _DERIV_NAMES = ("phi", "phi'", "phi''")
 
 
-@njit(cache=True)
-def _eval_array(act_eval, code, d, x, out):  # pragma: no cover - compiled
+def _eval_array_py(act_eval, code, d, x, out):  # pragma: no cover - compiled
     for i in range(x.size):
         out[i] = act_eval(code, d, x[i])
+
+
+# Built-in activations share one act_eval dispatcher: that compilation is cached on disk.
+# User activations each bring their own dispatcher as an argument type; caching those would
+# store overloads keyed on short-lived dispatchers, and pickling the cache index fails once
+# one of them has been garbage collected ("underlying object has vanished").
+_eval_array = njit(cache=True)(_eval_array_py)
+_eval_array_user = njit(cache=False)(_eval_array_py)
 
 
 @dataclass(eq=False)
@@ -83,7 +90,8 @@ class Activation:
         xa = np.asarray(x, dtype=float)
         flat = np.ascontiguousarray(xa).ravel()
         out = np.empty_like(flat)
-        _eval_array(self.eval_jit, self.code, int(deriv), flat, out)
+        fn = _eval_array if self.builtin else _eval_array_user
+        fn(self.eval_jit, self.code, int(deriv), flat, out)
         res = out.reshape(xa.shape)
         return res if res.ndim else float(res)
 

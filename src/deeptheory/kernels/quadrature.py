@@ -29,6 +29,7 @@ it runs in the simulator).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "expect",
     "expect2",
     "expect2_sqdiff",
+    "gaussian_rule",
     "hermite_rule",
     "legendre_rule",
     "DEFAULT_ORDER",
@@ -169,6 +171,49 @@ def expect(
     args = (act.code, a, b, flat, r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, out)
     _launch(act, target, "expect1_grid", args, flat.size)
     return _finish(out, qa.shape)
+
+
+def gaussian_rule(
+    activation: str | Activation,
+    q: float,
+    *,
+    rule: str = "panel",
+    order: int | None = None,
+    max_panel: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes x_k and weights w_k with sum_k w_k f(x_k) ~= E[f(x)], x ~ N(0, q).
+
+    The same rule that :func:`expect` uses for ``activation`` at variance ``q`` (panel
+    edges at the Gaussian's scale, the activation's scale and its kinks; or
+    Gauss-Hermite), returned as arrays so that other expectations (powers of phi',
+    laws of phi'(x)^2, ...) use one quadrature path.  ``max_panel`` (in x) caps the
+    panel width below the activation's own cap, for integrands that vary faster than
+    phi does.  The weights include the Gaussian density and sum to 1 up to the tail
+    mass beyond 8.5 standard deviations (2e-17).
+    """
+    act = get_activation(activation)
+    qf = float(_as_float("q", q, lo=0.0))
+    if not np.isfinite(qf):
+        raise ValueError(f"q must be finite, got {q!r}")
+    r, maxw, t, wt = _setup(act, rule, order, "cpu")
+    if max_panel is not None:
+        mp = float(_as_float("max_panel", max_panel))
+        if not mp > 0.0:
+            raise ValueError(f"max_panel must be > 0, got {max_panel!r}")
+        maxw = min(maxw, mp)
+    xs = np.empty(gauss.MAXN)
+    ws = np.empty(gauss.MAXN)
+    eb = np.empty(gauss.MAXE)
+    n = gauss.build_rule(
+        0.0, math.sqrt(qf), r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, 0.0, 0.0,
+        eb, xs, ws,
+    )
+    if n < 0:
+        raise ValueError(
+            f"the rule needs more than {gauss.MAXN} nodes (q = {qf}, order {len(t)}, "
+            f"max_panel {maxw}): lower the order or raise max_panel"
+        )
+    return xs[:n].copy(), ws[:n].copy()
 
 
 def _expect2(activation, q11, q22, c, a, b, mode, rule, order, target):

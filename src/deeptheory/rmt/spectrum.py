@@ -38,13 +38,17 @@ matrix: J J^T = s I, a single atom, and the continuous density is identically 0.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
 
 from .._validation import as_float, scalar_or_array
+from ..kernels import get_activation
+from .free import _power_solve
 from .jacobian import _setup, dphi_moment
+from .numerical import DiscreteLaw, dphi2_law
 
 __all__ = [
     "JacobianDensity",
@@ -74,6 +78,13 @@ class _Law(NamedTuple):
     orthogonal: bool
 
 
+class _General(NamedTuple):
+    d2: DiscreteLaw  # law of D^2 = phi'(sqrt(q*) z)^2
+    sigma_w2: float
+    L: int
+    orthogonal: bool
+
+
 def _dphi_values(act) -> list[float]:
     d = act.derivative_expr(1)
     if d.is_Number:
@@ -83,16 +94,12 @@ def _dphi_values(act) -> list[float]:
     return []
 
 
-def _law(sigma_w2, sigma_b2, depth, activation, weights) -> _Law:
+def _law(sigma_w2, sigma_b2, depth, activation, weights) -> _Law | _General:
     act, sw2, _, L, _, q = _setup(sigma_w2, sigma_b2, depth, activation, weights)
     vals = {abs(v) for v in _dphi_values(act)}
     nonzero = vals - {0.0}
     if not vals or len(nonzero) != 1:
-        raise ValueError(
-            f"jacobian_density is implemented only for activations whose phi' takes the values "
-            f"0 and a single constant c (D^2 ~ c^2 Bernoulli(p): linear, relu, hard_tanh); "
-            f"{act.name!r} is not implemented yet"
-        )
+        return _General(dphi2_law(act, q), sw2, L, weights == "orthogonal")
     c2 = nonzero.pop() ** 2
     p = float(dphi_moment(act, q, 1)) / c2  # E[phi'^2] = c^2 P(phi' != 0)
     p = min(max(p, 0.0), 1.0)
@@ -104,7 +111,11 @@ def _law(sigma_w2, sigma_b2, depth, activation, weights) -> _Law:
     return _Law((sw2 * c2) ** L, p, L, weights == "orthogonal")
 
 
-def _atoms(law: _Law) -> tuple[tuple[float, float], ...]:
+def _atoms(law: _Law | _General) -> tuple[tuple[float, float], ...]:
+    if isinstance(law, _General):
+        # phi' = 0 with positive probability (a flat piece): an atom of D^2, hence of J J^T
+        mass = float(law.d2.weights[law.d2.nodes == 0.0].sum())
+        return ((0.0, mass),) if mass > 0.0 else ()
     out = []
     if law.p < 1.0:
         out.append((0.0, 1.0 - law.p))
@@ -122,10 +133,12 @@ def jacobian_atoms(
     activation: Any = "relu",
     weights: str = "gaussian",
 ) -> tuple[tuple[float, float], ...]:
-    """Atoms (location, mass) of the limiting spectrum of J J^T (Bernoulli D^2 only).
+    """Atoms (location, mass) of the limiting spectrum of J J^T.
 
-    Mass 1 - p at 0 when p < 1; for orthogonal weights, mass max(0, 1 - L (1 - p)) at
-    (sigma_w^2 c^2)^L.  Raises ``ValueError`` for activations not of Bernoulli type.
+    Bernoulli D^2 (linear, relu, hard_tanh): mass 1 - p at 0 when p < 1; for orthogonal
+    weights, mass max(0, 1 - L (1 - p)) at (sigma_w^2 c^2)^L.  Smooth activations
+    (tanh, erf, ...) have none (an atom at 0 only if phi' vanishes on a set of positive
+    Gaussian measure).
     """
     return _atoms(_law(sigma_w2, sigma_b2, depth, activation, weights))
 
@@ -167,6 +180,42 @@ def _lambda_max_scaled(law: _Law) -> float:
     return float(np.exp(_minv_log(np.array([0.5 * (lo + hi) + law.p], complex), law)[0].real[0]))
 
 
+def _general_log_s_w(law: _General):
+    """log S_{W W^T}(m) = -log sigma_w^2 [- log(1 + m) for Gaussian weights] and d/dm."""
+    lsw = math.log(law.sigma_w2)
+    if law.orthogonal:
+        return lambda m: (np.full_like(m, -lsw), np.zeros_like(m))
+    return lambda m: (-lsw - np.log1p(m), -1.0 / (1.0 + m))
+
+
+def _general_log_z_real(law: _General, w: np.ndarray) -> np.ndarray:
+    """log M_J^{-1}(m) at m = M_{D^2}(w) for real w above the support of D^2."""
+    m = law.d2.M_dM(w.astype(complex))[0].real
+    lr = np.log1p(m) - np.log(m)
+    f = law.L * np.log(w) - (law.L - 1) * lr + law.L * math.log(law.sigma_w2)
+    if not law.orthogonal:
+        f = f + law.L * np.log1p(m)
+    return f
+
+
+def _general_lambda_max(law: _General) -> float:
+    """Upper edge: min over real w > max D^2 of M_J^{-1}(M_{D^2}(w)) (m = M_{D^2}(w) > 0)."""
+    top = law.d2.support[1]
+    t = np.logspace(-10, 6, 4001)  # w = top (1 + t)
+    f = _general_log_z_real(law, top * (1.0 + t))
+    k = int(np.argmin(f))
+    lo, hi = math.log(t[max(k - 1, 0)]), math.log(t[min(k + 1, t.size - 1)])
+    for _ in range(100):  # golden-section refinement in log t
+        c1, c2 = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
+        f1, f2 = _general_log_z_real(law, top * (1.0 + np.exp(np.array([c1, c2]))))
+        if f1 < f2:
+            hi = c2
+        else:
+            lo = c1
+    tm = math.exp(0.5 * (lo + hi))
+    return float(np.exp(_general_log_z_real(law, np.array([top * (1.0 + tm)]))[0]))
+
+
 def jacobian_max_eigenvalue(
     sigma_w2: float,
     sigma_b2: float,
@@ -174,7 +223,10 @@ def jacobian_max_eigenvalue(
     activation: Any = "relu",
     weights: str = "gaussian",
 ) -> float:
-    """lambda_max = min over real m > 0 of M^{-1}(m) (Bernoulli D^2 only).
+    """lambda_max = min over real m > 0 of M^{-1}(m), the top of the spectrum of J J^T.
+
+    Any activation: for smooth phi (tanh, erf, ...) m = M_{D^2}(w) is parametrised by
+    real w above the support of D^2 and the minimum is taken over w.
 
     Gaussian linear network: sigma_w^(2L) (L + 1)^(L + 1) / L^L.  This is the top of the
     whole spectrum, atoms included: for orthogonal weights with an atom at s =
@@ -182,6 +234,8 @@ def jacobian_max_eigenvalue(
     and the continuous part then ends below s.
     """
     law = _law(sigma_w2, sigma_b2, depth, activation, weights)
+    if isinstance(law, _General):
+        return _general_lambda_max(law)
     if law.orthogonal and law.p == 1.0:
         return law.scale
     return law.scale * _lambda_max_scaled(law)
@@ -266,6 +320,94 @@ def _to_axis_newton(x, z, u, v, logx, law):
     return np.where(good, x + 0j, z), np.where(good, v, u)
 
 
+#: final height of the continuation for smooth activations, relative to min(x, lambda_max)
+GENERAL_EPS = 1e-8
+
+
+def _pushforward_density(y: np.ndarray, act, q: float, scale: float) -> np.ndarray:
+    """Density of scale * phi'(X)^2, X ~ N(0, q), at y: sum over roots of phi'(x)^2 = y/scale
+    of the Gaussian density over |d(phi'^2)/dx| (roots bracketed on a fine grid, bisection)."""
+    act.require(2, "the depth-1 orthogonal Jacobian density (change of variables)")
+    sd = math.sqrt(q)
+    grid = np.linspace(-8.5 * sd, 8.5 * sd, 40001)
+    gv = np.asarray(act(grid, 1)) ** 2
+    t = y / scale
+    out = np.zeros(y.shape)
+    diff = gv[None, :] - t[:, None]
+    br = np.nonzero(np.signbit(diff[:, :-1]) != np.signbit(diff[:, 1:]))
+    if br[0].size:
+        lo, hi, tt = grid[br[1]], grid[br[1] + 1], t[br[0]]
+        flo = np.asarray(act(lo, 1)) ** 2 - tt
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            fm = np.asarray(act(mid, 1)) ** 2 - tt
+            same = np.signbit(fm) == np.signbit(flo)
+            lo, flo = np.where(same, mid, lo), np.where(same, fm, flo)
+            hi = np.where(same, hi, mid)
+        xr = 0.5 * (lo + hi)
+        slope = np.abs(2.0 * np.asarray(act(xr, 1)) * np.asarray(act(xr, 2)))
+        pdf = np.exp(-0.5 * xr * xr / q) / math.sqrt(2.0 * math.pi * q)
+        with np.errstate(divide="ignore"):
+            np.add.at(out, br[0], pdf / slope / scale)
+    return out
+
+
+def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float):
+    """-Im G/pi at x + i h with h = eps lambda_max, or (eps = 0) h = GENERAL_EPS min(x, lambda_max).
+
+    Points where the continuation does not reach that height (far tails, below the
+    resolution of the quadrature law of D^2) keep the value at the lowest height reached,
+    with a ``RuntimeWarning``.
+    """
+    flat = xs.reshape(-1)
+    out = np.zeros(flat.shape)
+    pos = np.nonzero(flat > 0.0)[0]
+    if not pos.size:
+        return scalar_or_array(out.reshape(xs.shape))
+    xp = flat[pos]
+    if law.orthogonal and law.L == 1:
+        # J J^T = sigma_w^2 D^2 exactly: no free convolution, a change of variables
+        out[pos] = _pushforward_density(xp, act, q, law.sigma_w2)
+        return scalar_or_array(out.reshape(xs.shape))
+    lam = _general_lambda_max(law)
+    # eps = 0: a height proportional to x: deep networks spread the density over many
+    # decades near 0, and a fixed height would smooth that mass away
+    floor = np.full(xp.shape, eps * lam) if eps > 0.0 else GENERAL_EPS * np.minimum(xp, lam)
+    m1 = (law.sigma_w2 * law.d2.mean) ** law.L
+    y_top = 4.0 * (lam + float(xp.max())) + 1.0
+    idx = np.arange(xp.size)
+    dens = np.full(xp.size, np.nan)
+    if law.orthogonal:
+        # the smallest singular value of J is at least prod_l sigma_w min|phi'| over the
+        # nodes of the D^2 law; below that the law of the rule has no mass, and the true law
+        # has less than L times the Gaussian tail beyond the rule (2e-17 per layer)
+        below = xp < (law.sigma_w2 * law.d2.support[0]) ** law.L
+        dens[below] = 0.0
+        idx = idx[~below]
+    if idx.size:
+        z, g, norm = _power_solve(
+            law.d2, law.L, xp[idx], floor[idx], _general_log_s_w(law), m1, y_top
+        )
+        if np.any(np.isnan(g)):
+            raise RuntimeError(
+                f"jacobian_density: Newton continuation did not converge at "
+                f"{int(np.isnan(g).sum())} points; try eps > 0"
+            )
+        dens[idx] = np.maximum(-g.imag / np.pi, 0.0)
+        late = norm >= 1e-8
+        if np.any(late):
+            k = int(np.argmax(late))
+            warnings.warn(
+                f"jacobian_density: at {int(late.sum())} points (far tail, e.g. x = "
+                f"{xp[idx][k]:.3g}) the continuation stopped at height {z[k].imag:.3g} "
+                f"instead of {floor[idx][k]:.3g}: the density there is smoothed at that height",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    out[pos] = dens
+    return scalar_or_array(out.reshape(xs.shape))
+
+
 def jacobian_density(
     x: Any,
     sigma_w2: float,
@@ -303,6 +445,10 @@ def jacobian_density(
         raise ValueError("x must be finite")
     law = _law(sigma_w2, sigma_b2, depth, activation, weights)
     atoms = _atoms(law)
+    if isinstance(law, _General):
+        act = get_activation(activation)
+        q = _setup(sigma_w2, sigma_b2, depth, activation, weights)[5]
+        return JacobianDensity(_general_density(xs, law, e, act, q), atoms)
     flat = xs.reshape(-1) / law.scale
     out = np.zeros(flat.shape)
     pos = np.nonzero(flat > 0.0)[0]

@@ -1,0 +1,346 @@
+"""Free additive and multiplicative convolution, computed by subordination.
+
+Conventions as in :mod:`deeptheory.rmt.laws` (``G ~ 1/z``, ``Im G < 0`` above the axis,
+``M = z G - 1``, ``R(G(z)) + 1/G(z) = z``, ``S(m) = (1 + m)/(m M^{-1}(m))``).
+
+Additive (``R_{A+B} = R_A + R_B``; Voiculescu 1986).  There are analytic subordination
+functions w_A, w_B of the upper half-plane (Biane 1998; Belinschi & Bercovici 2007) with
+
+    G(z) = G_A(w_A) = G_B(w_B),     w_A + w_B = z + 1/G(z).
+
+Multiplicative (``S_{AB} = S_A S_B`` for laws on [0, inf); Voiculescu 1987).  With
+chi = M^{-1}, S_A S_B = S_AB reads chi_A(m) chi_B(m) = chi_AB(m) (1 + m)/m, so with
+m = M(z) and w_A = chi_A(m), w_B = chi_B(m):
+
+    M(z) = M_A(w_A) = M_B(w_B),     w_A w_B = z (1 + M(z)) / M(z).
+
+Free multiplicative power A^{[L]} (L free copies multiplied), optionally times L copies of
+a law with closed-form S (the weights of a deep network): with w = chi_A(m),
+
+    log z = L log w - (L - 1) log((1 + m)/m) - L log S_W(m),
+
+one complex unknown w per point (Pennington, Schoenholz & Ganguli 2018, eqs. 12-16, in
+these variables).
+
+Solver: damped Newton on these equations (two unknowns for the convolutions, one for the
+power, logarithms compared modulo 2 pi i) at z = x + i y for all x at once, with *vertical
+continuation*: start at a large height y where w ~ z (additive) or the moment series holds,
+halve y down to the requested height with warm starts.  This follows the physical branch;
+THEORY.md notes that picking a polynomial root by largest density can pick the wrong one.
+Each step is accepted only if it lowers the residual and keeps every subordination point in
+the closed upper half-plane (Im w >= Im z for the additive case, Im w >= 0 for the
+multiplicative one).  The density is rho(x) = -Im G(x + i eps)/pi at the final height
+``eps`` (relative to the scale of the support), whose bias is O(eps) in the bulk and
+O(sqrt(eps)) at square-root edges; atoms show as peaks of height mass/(pi eps).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._validation import as_float, as_int, scalar_or_array
+from .numerical import SpectralLaw, _check_law
+
+__all__ = [
+    "FreeConvolution",
+    "free_additive_convolution",
+    "free_multiplicative_convolution",
+    "free_multiplicative_power",
+]
+
+
+class FreeConvolution(NamedTuple):
+    """Result of a free convolution evaluated at ``z = x + i eps``.
+
+    ``density``: -Im G/pi at the points (float for scalar x); ``stieltjes``: G there;
+    ``z``: the complex points used.
+    """
+
+    density: np.ndarray | float
+    stieltjes: np.ndarray | complex
+    z: np.ndarray | complex
+
+
+def _wrap(r: np.ndarray) -> np.ndarray:
+    """Reduce the imaginary part of a log residual to (-pi, pi]."""
+    return r.real + 1j * np.angle(np.exp(1j * r.imag))
+
+
+def _newton(
+    unknowns: list[np.ndarray],
+    residual: Callable,
+    admissible: Callable,
+    iters: int,
+    tol: float = 1e-14,
+    max_step: Callable | None = None,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Damped Newton for 1 or 2 complex unknowns per point (vectorised over points).
+
+    ``residual(u) -> (r, jac)`` with r a list of k arrays and jac a k x k nested list.
+    ``max_step(u)`` (optional) caps the length of each unknown's step per point (a trust
+    region: it keeps subordination points from jumping onto the poles of a discrete law).
+    A step is halved (up to 30 times) until the residual norm drops and
+    ``admissible(u)`` holds.  Returns the unknowns and the final residual norm.
+    """
+    k = len(unknowns)
+    u = [a.copy() for a in unknowns]
+    r, jac = residual(u)
+    norm = np.sqrt(sum(np.abs(ri) ** 2 for ri in r))
+    for _ in range(iters):
+        if k == 1:
+            steps = [r[0] / jac[0][0]]
+        else:
+            det = jac[0][0] * jac[1][1] - jac[0][1] * jac[1][0]
+            steps = [
+                (r[0] * jac[1][1] - jac[0][1] * r[1]) / det,
+                (jac[0][0] * r[1] - jac[1][0] * r[0]) / det,
+            ]
+        small = np.all([np.abs(s) <= tol * (np.abs(ui) + tol) for s, ui in zip(steps, u,
+                                                                                strict=True)],
+                       axis=0)
+        if np.all(small & (norm < 1e-12)):
+            break
+        t = np.ones(u[0].shape)
+        if max_step is not None:
+            for si, cap in zip(steps, max_step(u), strict=True):
+                t = np.minimum(t, cap / np.maximum(np.abs(si), 1e-300))
+        todo = ~small
+        for _ in range(30):
+            idx = np.nonzero(todo)[0]
+            if idx.size == 0:
+                break
+            cand = [ui[idx] - t[idx] * si[idx] for ui, si in zip(u, steps, strict=True)]
+            with np.errstate(all="ignore"):
+                rc, jc = residual(cand, idx)
+                nc = np.sqrt(sum(np.abs(ri) ** 2 for ri in rc))
+            ok = np.isfinite(nc) & (nc < norm[idx] * (1.0 - 1e-4 * t[idx]) + 1e-300)
+            ok &= admissible(cand, idx)
+            acc = idx[ok]
+            for j in range(k):
+                u[j][acc] = cand[j][ok]
+                r[j][acc] = rc[j][ok]
+                for i in range(k):
+                    jac[j][i][acc] = jc[j][i][ok]
+            norm[acc] = nc[ok]
+            todo[acc] = False
+            t[idx[~ok]] *= 0.5
+    return u, norm
+
+
+def _heights(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[np.ndarray]:
+    ys = [y_top]
+    while ys[-1] * shrink > float(eps.min()):
+        ys.append(ys[-1] * shrink)
+    return [np.maximum(y, eps) for y in ys] + [eps]
+
+
+def _prepare_x(x: Any, eps: Any, scale: float) -> tuple[np.ndarray, np.ndarray, float]:
+    xs = as_float("x", x)
+    if not np.all(np.isfinite(xs)):
+        raise ValueError("x must be finite")
+    e = float(as_float("eps", eps))
+    if not (e > 0.0 and math.isfinite(e)):
+        raise ValueError(f"eps must be finite and > 0, got {eps!r}")
+    return xs, np.full(xs.size, e * scale), e
+
+
+def _finish(xs: np.ndarray, z: np.ndarray, g: np.ndarray, norm: np.ndarray, what: str):
+    if not np.all(norm < 1e-8):
+        raise RuntimeError(
+            f"{what}: Newton continuation did not converge at {int(np.sum(norm >= 1e-8))} "
+            f"points (max residual {float(np.nanmax(norm)):.3g}); try a larger eps"
+        )
+    dens = np.maximum(-g.imag / np.pi, 0.0)
+    shape = xs.shape
+    gz = g.reshape(shape)
+    zz = z.reshape(shape)
+    return FreeConvolution(
+        scalar_or_array(dens.reshape(shape)),
+        gz if gz.ndim else complex(gz),
+        zz if zz.ndim else complex(zz),
+    )
+
+
+def _scale(*ls: SpectralLaw) -> float:
+    return max(max(abs(v) for v in law.support) for law in ls) or 1.0
+
+
+def free_additive_convolution(
+    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9
+) -> FreeConvolution:
+    """Law of A + B for free A, B (``R_{A+B} = R_A + R_B``; Voiculescu 1986).
+
+    Evaluated at z = x + i eps s, s the largest |support edge| of ``a`` and ``b``, by
+    subordination (module docstring): unknowns w_A, w_B with
+    G_A(w_A) - G_B(w_B) = 0 and w_A + w_B - z - 1/G_A(w_A) = 0, Newton continued down
+    from height 4 (s + max|x|) + 1, steps kept at Im w >= Im z (Belinschi & Bercovici
+    2007).  Returns :class:`FreeConvolution` (density -Im G/pi, G, z).
+    Check: two semicircles of variances v1, v2 give the semicircle of variance v1 + v2.
+    """
+    a, b = _check_law(a), _check_law(b)
+    s = _scale(a, b)
+    xs, eps_abs, _ = _prepare_x(x, eps, s)
+    xf = xs.ravel()
+    hs = _heights(4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0, eps_abs)
+    z = xf + 1j * hs[0]
+    wa, wb = z - b.mean, z - a.mean
+    zcur = z
+
+    def residual(u, idx=slice(None)):
+        ga, dga = a.G_dG(u[0])
+        gb, dgb = b.G_dG(u[1])
+        r = [ga - gb, u[0] + u[1] - zcur[idx] - 1.0 / ga]
+        jac = [[dga, -dgb], [1.0 + dga / (ga * ga), np.ones_like(ga)]]
+        return r, jac
+
+    def admissible(u, idx=slice(None)):
+        lim = zcur[idx].imag * (1.0 - 1e-9)
+        return (u[0].imag >= lim) & (u[1].imag >= lim)
+
+    norm = np.zeros(xf.size)
+    for n, y in enumerate(hs):
+        zcur = xf + 1j * y
+        last = n == len(hs) - 1
+        (wa, wb), norm = _newton([wa, wb], residual, admissible, 40 if last else 6)
+    g = a.G_dG(wa)[0]
+    return _finish(xs, zcur, g, norm, "free_additive_convolution")
+
+
+def _positive_law(law: SpectralLaw, name: str) -> None:
+    if law.support[0] < 0.0 or not law.mean > 0.0:
+        raise ValueError(
+            f"{name} must be a law on [0, inf) with a positive mean for the S-transform "
+            f"(support starts at {law.support[0]!r}, mean {law.mean!r})"
+        )
+
+
+def free_multiplicative_convolution(
+    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9
+) -> FreeConvolution:
+    """Law of A^(1/2) B A^(1/2) for free A, B >= 0 (``S_{AB} = S_A S_B``; Voiculescu 1987).
+
+    Subordination (module docstring): unknowns w_A, w_B with M_A(w_A) - M_B(w_B) = 0 and
+    log w_A + log w_B - log z - log((1 + m)/m) = 0 (m = M_A(w_A), logs modulo 2 pi i),
+    Newton continued down from a large height to z = x + i eps s (s = scale of the laws'
+    supports), steps kept at Im w >= 0.  Both laws must be on [0, inf) with positive mean.
+    Returns :class:`FreeConvolution`.
+    """
+    a, b = _check_law(a), _check_law(b)
+    _positive_law(a, "a")
+    _positive_law(b, "b")
+    s = max(a.support[1] * b.support[1], a.mean * b.mean)
+    xs, eps_abs, _ = _prepare_x(x, eps, s)
+    xf = xs.ravel()
+    hs = _heights(4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0, eps_abs)
+    z = xf + 1j * hs[0]
+    wa, wb = z / b.mean, z / a.mean
+    zcur = z
+
+    def residual(u, idx=slice(None)):
+        ma, dma = a.M_dM(u[0])
+        mb, dmb = b.M_dM(u[1])
+        r = [
+            ma - mb,
+            _wrap(np.log(u[0]) + np.log(u[1]) - np.log(zcur[idx]) - np.log1p(ma) + np.log(ma)),
+        ]
+        dlog = 1.0 / (1.0 + ma) - 1.0 / ma
+        jac = [[dma, -dmb], [1.0 / u[0] - dlog * dma, 1.0 / u[1]]]
+        return r, jac
+
+    def admissible(u, idx=slice(None)):
+        return (u[0].imag >= 0.0) & (u[1].imag >= 0.0)
+
+    norm = np.zeros(xf.size)
+    for n, y in enumerate(hs):
+        zcur = xf + 1j * y
+        last = n == len(hs) - 1
+        (wa, wb), norm = _newton([wa, wb], residual, admissible, 40 if last else 6)
+    m = a.M_dM(wa)[0]
+    return _finish(xs, zcur, (1.0 + m) / zcur, norm, "free_multiplicative_convolution")
+
+
+def _power_solve(
+    law: SpectralLaw,
+    L: int,
+    xf: np.ndarray,
+    eps_abs: np.ndarray,
+    log_s_w: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+    m1_total: float,
+    y_top: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solve for w = chi_law(m) at z = x + i eps; return (z, G, residual norm).
+
+    Residual: L log w - (L - 1) log((1+m)/m) - L log S_W(m) - log z, m = M_law(w)
+    (since log chi_W - log((1+m)/m) = -log S_W); ``log_s_w(m)`` returns (log S_W, d/dm),
+    or is None for no weight factor.
+    """
+    hs = _heights(y_top, eps_abs)
+    z = xf + 1j * hs[0]
+    m = m1_total / z
+    w = law.mean / m + law.moments[2] / law.mean
+    zcur = z
+
+    def residual(u, idx=slice(None)):
+        mm, dmm = law.M_dM(u[0])
+        lr = np.log1p(mm) - np.log(mm)
+        dlr = 1.0 / (1.0 + mm) - 1.0 / mm
+        f = L * np.log(u[0]) - (L - 1) * lr - np.log(zcur[idx])
+        dfdm = -(L - 1) * dlr
+        if log_s_w is not None:
+            ls, dls = log_s_w(mm)
+            f = f - L * ls
+            dfdm = dfdm - L * dls
+        return [_wrap(f)], [[L / u[0] + dfdm * dmm]]
+
+    def admissible(u, idx=slice(None)):
+        return u[0].imag >= 0.0
+
+    def max_step(u):
+        return [0.5 * u[0].imag + 1e-3 * np.abs(u[0])]
+
+    norm = np.zeros(xf.size)
+    z_best = np.full(xf.size, np.nan + 0j)
+    g_best = np.full(xf.size, np.nan + 0j)
+    zprev = None
+    for n, y in enumerate(hs):
+        zcur = xf + 1j * y
+        if zprev is not None:
+            # Euler predictor along the path: F(w) = log z gives dw = dz / (z F'(w))
+            _, jac = residual([w])
+            pred = w + (zcur - zprev) / (zprev * jac[0][0])
+            w = np.where(np.isfinite(pred) & (pred.imag > 0.0), pred, w)
+        zprev = zcur
+        last = n == len(hs) - 1
+        (w,), norm = _newton([w], residual, admissible, 80 if last else 4, max_step=max_step)
+        # remember the lowest height at which each point was solved (fallback for points
+        # whose last levels fail, e.g. below the resolution of a quadrature law)
+        ok = norm < 1e-8
+        m = law.M_dM(w[ok])[0]
+        z_best[ok] = zcur[ok]
+        g_best[ok] = (1.0 + m) / zcur[ok]
+    return z_best, g_best, norm
+
+
+def free_multiplicative_power(
+    law: SpectralLaw, L: int, x: Any, *, eps: float = 1e-9
+) -> FreeConvolution:
+    """Law of the product of ``L`` free copies of ``law`` >= 0: S = S_law^L.
+
+    One unknown w = chi_law(m) per point: L log w - (L - 1) log((1 + m)/m) = log z with
+    m = M_law(w) (module docstring), Newton continued down to z = x + i eps s, s = (upper
+    support edge)^L.  Check: the square of Marchenko-Pastur (ratio 1) has the Fuss-Catalan
+    moments C(3k, k)/(2k + 1).  Returns :class:`FreeConvolution`.
+    """
+    law = _check_law(law)
+    _positive_law(law, "law")
+    L = as_int("L", L, lo=1)
+    s = max(law.support[1], law.mean) ** L
+    xs, eps_abs, _ = _prepare_x(x, eps, s)
+    xf = xs.ravel()
+    y_top = 4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0
+    z, g, norm = _power_solve(law, L, xf, eps_abs, None, law.mean**L, y_top)
+    return _finish(xs, z, g, norm, "free_multiplicative_power")
