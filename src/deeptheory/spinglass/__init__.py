@@ -1,1 +1,72 @@
-"""Placeholder: see the issue tracker for the spinglass pillar."""
+"""Landscape complexity of spherical p-spin spin glasses (Auffinger, Ben Arous & Cerny 2013).
+
+Conventions (every function in this subpackage):
+
+* Pure p-spin Hamiltonian H_N(s) = N^{-(p-1)/2} sum_{i_1..i_p} J_{i_1..i_p} s_{i_1} ... s_{i_p},
+  J iid N(0, 1), on the sphere |s|^2 = N: E[H_N(s) H_N(s')] = N (s.s'/N)^p.  Mixed models:
+  E[H_N(s) H_N(s')] = N xi(s.s'/N), xi(t) = sum_p a_p^2 t^p.
+* Energies per site u = H_N / N; minima sit at negative u (ground state -E_0(p)).
+* Complexities are exponential rates in nats, Theta(u) = lim (1/N) log E Crt_N(u).
+* Index k = number of negative eigenvalues of the Riemannian Hessian on the (N-1)-dimensional
+  tangent space; the index-k count uses lambda_k, the (k+1)-th smallest GOE eigenvalue.
+* p = 2 is accepted and has no exponential complexity (2N critical points).
+
+Asymptotic complexity (:mod:`.complexity`): :func:`e_inf`, :func:`rate_i1`, :func:`i1_delta`,
+:func:`theta`, :func:`theta_k`, :func:`e_k`, :func:`e_0`, :func:`energy_table`; mixed models:
+:func:`mixed_total_complexity`, :func:`mixed_theta_density`, :func:`mixed_theta`.
+
+Finite N (:mod:`.finite_n`, ABC's exact Kac-Rice/GOE identity): exact
+:func:`expected_critical_points` (index k or all, N <= 12), exact
+:func:`expected_critical_points_total` (all indices, N <= 400) and the seeded Monte Carlo
+:func:`expected_critical_points_mc`; :func:`sample_goe`.
+
+Hessian spectrum and index law (:mod:`.index_law`, Bray & Dean 2007): :func:`index_fraction`,
+:func:`hessian_spectrum_pdf`, :func:`hessian_radius`, :func:`semicircle_cdf`.
+"""
+
+from .complexity import (
+    e_0,
+    e_inf,
+    e_k,
+    energy_table,
+    i1_delta,
+    mixed_theta,
+    mixed_theta_density,
+    mixed_total_complexity,
+    rate_i1,
+    theta,
+    theta_k,
+)
+from .finite_n import (
+    MAX_EXACT_N,
+    MCEstimate,
+    expected_critical_points,
+    expected_critical_points_mc,
+    expected_critical_points_total,
+    sample_goe,
+)
+from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction, semicircle_cdf
+
+__all__ = [
+    "MAX_EXACT_N",
+    "MCEstimate",
+    "e_0",
+    "e_inf",
+    "e_k",
+    "energy_table",
+    "expected_critical_points",
+    "expected_critical_points_mc",
+    "expected_critical_points_total",
+    "hessian_radius",
+    "hessian_spectrum_pdf",
+    "i1_delta",
+    "index_fraction",
+    "mixed_theta",
+    "mixed_theta_density",
+    "mixed_total_complexity",
+    "rate_i1",
+    "sample_goe",
+    "semicircle_cdf",
+    "theta",
+    "theta_k",
+]

@@ -1,0 +1,97 @@
+"""Hessian spectrum and index law at critical points of the spherical pure p-spin model.
+
+Conventions as in :mod:`deeptheory.spinglass.complexity`: E[H_N(s) H_N(s')] = N (s.s'/N)^p on
+|s|^2 = N, u = H_N / N.
+
+Hessian at a critical point (derived from the covariance; ABC section 3, Bray &
+Dean 2007).  Differentiating N (s.s'/N)^p twice in s and twice in s' along tangent directions
+e_i, e_j, e_k, e_l orthogonal to s gives
+
+    Cov(d_ij H, d_kl H) = (p (p - 1) / N) (delta_ik delta_jl + delta_il delta_jk),
+
+and Cov(d_ij H, H) = Cov(d_ij H, d_m H) = 0: the tangent block of the Euclidean Hessian is an
+(N-1) x (N-1) GOE with off-diagonal variance p(p-1)/N (diagonal 2p(p-1)/N), independent of the
+energy and the gradient.  The Riemannian Hessian is P (Euclidean Hessian) P - (s.grad H / N) P
+with P = I - s s^T / N, and s.grad H = p H by homogeneity, so at a critical point of energy u
+
+    Hess = GOE(variance p(p-1)/N) - p u I     on the tangent space,
+
+whose spectrum converges to a semicircle centred at -p u with radius R = 2 sqrt(p (p - 1)).
+The fraction of negative eigenvalues is F_sc(p u / R) = F_sc(u / E_inf) with E_inf = 2
+sqrt((p-1)/p), F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi the semicircle distribution
+function on [-1, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_float, broadcast, scalar_or_array
+
+__all__ = ["semicircle_cdf", "index_fraction", "hessian_radius", "hessian_spectrum_pdf"]
+
+
+def semicircle_cdf(x: Any) -> np.ndarray | float:
+    """F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi, clipped to 0 (x <= -1) and 1 (x >= 1).
+
+    Distribution function of the semicircle law (2/pi) sqrt(1 - t^2) on [-1, 1].  Evaluated as
+    (t - sin t cos t) / pi with t = arccos(-x), by its Taylor series for t < 0.5, so that the
+    left tail F ~ (4 sqrt(2) / (3 pi)) (1 + x)^{3/2} keeps full relative accuracy.
+    """
+    xx = np.clip(as_float("x", x), -1.0, 1.0)
+    # with x = -cos(th): F = (th - sin th cos th) / pi = (th - sin(2 th) / 2) / pi
+    th = np.arccos(-xx)  # in [0, pi]; F = (th - sin(th) cos(th)) / pi
+    out = np.empty_like(th)
+    small = th < 0.5
+    ts = th[small]
+    # th - sin(2 th)/2 = sum_{n>=1} (-1)^{n+1} (2 th)^{2n+1} / (2 (2n+1)!)
+    s2 = (2.0 * ts) ** 2
+    acc = np.zeros_like(ts)
+    term = (2.0 * ts) ** 3 / 12.0  # n = 1: (2 th)^3 / (2 * 3!)
+    for n in range(1, 14):
+        acc += term
+        term = -term * s2 / ((2 * n + 2) * (2 * n + 3))
+    out[small] = acc / np.pi
+    tb = th[~small]
+    out[~small] = (tb - np.sin(tb) * np.cos(tb)) / np.pi
+    return scalar_or_array(out)
+
+
+def index_fraction(u: Any, p: Any) -> np.ndarray | float:
+    """Fraction of negative Hessian eigenvalues at a typical critical point of energy u.
+
+        alpha(u) = F_sc(u / E_inf(p)),    E_inf = 2 sqrt((p - 1)/p),
+
+    0 for u <= -E_inf (minima and finite-index saddles), 1 for u >= E_inf, 1/2 at u = 0.  Near
+    the bottom alpha ~ (4 sqrt(2) / (3 pi)) ((u + E_inf)/E_inf)^{3/2} (Bray & Dean, PRL 98
+    (2007) 150201, eq. (10); ABC section 2).  Conventions: u = H_N/N on the sphere of radius
+    sqrt(N).  ``u`` (finite) and ``p`` (>= 2) broadcast.
+    """
+    uu, pp = broadcast(u=as_float("u", u), p=as_float("p", p, lo=2.0))
+    E = 2.0 * np.sqrt((pp - 1.0) / pp)
+    return semicircle_cdf(uu / E)
+
+
+def hessian_radius(p: Any) -> np.ndarray | float:
+    """Radius R = 2 sqrt(p (p - 1)) of the Riemannian Hessian's semicircle (see module doc)."""
+    pp = as_float("p", p, lo=2.0)
+    return scalar_or_array(2.0 * np.sqrt(pp * (pp - 1.0)))
+
+
+def hessian_spectrum_pdf(x: Any, u: Any, p: Any) -> np.ndarray | float:
+    """Limiting eigenvalue density of the Riemannian Hessian at a critical point of energy u.
+
+        rho(x) = (2 / (pi R^2)) sqrt(R^2 - (x + p u)^2),   |x + p u| <= R = 2 sqrt(p (p-1)),
+
+    and 0 outside: a semicircle of unit mass, mean -p u and variance R^2/4 = p (p - 1), the
+    N -> infinity limit of the empirical spectrum of GOE(off-diagonal variance p(p-1)/N) - p u I
+    (module docstring; ABC section 3).  Hessian of H_N itself (not of H_N / N), sphere of
+    radius sqrt(N), u = H_N/N.  ``x``, ``u`` (finite) and ``p`` (>= 2) broadcast.
+    """
+    xx, uu, pp = broadcast(x=as_float("x", x), u=as_float("u", u), p=as_float("p", p, lo=2.0))
+    R2 = 4.0 * pp * (pp - 1.0)
+    y2 = (xx + pp * uu) ** 2
+    out = np.where(y2 < R2, 2.0 / (np.pi * R2) * np.sqrt(np.maximum(R2 - y2, 0.0)), 0.0)
+    return scalar_or_array(out)
