@@ -29,14 +29,16 @@ halve y down to the requested height with warm starts.  This follows the physica
 THEORY.md notes that picking a polynomial root by largest density can pick the wrong one.
 Each step is accepted only if it lowers the residual and keeps every subordination point in
 the closed upper half-plane (Im w >= Im z for the additive case, Im w >= 0 for the
-multiplicative one).  The density is rho(x) = -Im G(x + i eps)/pi at the final height
-``eps`` (relative to the scale of the support), whose bias is O(eps) in the bulk and
-O(sqrt(eps)) at square-root edges; atoms show as peaks of height mass/(pi eps).
+multiplicative one).  The density is rho(x) = -Im G(x + i h)/pi at the final height
+h = eps times the scale of the support (additive) or times min(|x|, scale)
+(multiplicative); its bias is O(h) in the bulk (first order: h Re G'(x)) and O(sqrt(h))
+at square-root edges; atoms show as peaks of height mass/(pi h).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -54,7 +56,8 @@ __all__ = [
 
 
 class FreeConvolution(NamedTuple):
-    """Result of a free convolution evaluated at ``z = x + i eps``.
+    """Result of a free convolution evaluated at ``z = x + i h`` (h from ``eps``, or
+    z = x itself for complex x).
 
     ``density``: -Im G/pi at the points (float for scalar x); ``stieltjes``: G there;
     ``z``: the complex points used.
@@ -99,10 +102,14 @@ def _newton(
                 (r[0] * jac[1][1] - jac[0][1] * r[1]) / det,
                 (jac[0][0] * r[1] - jac[1][0] * r[0]) / det,
             ]
-        small = np.all([np.abs(s) <= tol * (np.abs(ui) + tol) for s, ui in zip(steps, u,
-                                                                                strict=True)],
-                       axis=0)
-        if np.all(small & (norm < 1e-12)):
+        small = np.all(
+            [np.abs(s) <= tol * (np.abs(ui) + tol) for s, ui in zip(steps, u, strict=True)],
+            axis=0,
+        )
+        # converged: a negligible step, or a residual at rounding level (1e-14) where
+        # further steps cannot lower it
+        small |= norm < 1e-14
+        if np.all(small):
             break
         t = np.ones(u[0].shape)
         if max_step is not None:
@@ -131,6 +138,11 @@ def _newton(
     return u, norm
 
 
+def _top(s: float, xf: np.ndarray, heights: np.ndarray) -> float:
+    """Starting height of the continuation: well above the support and every point."""
+    return 4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0 + float(heights.max(initial=0))
+
+
 def _heights(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[np.ndarray]:
     ys = [y_top]
     while ys[-1] * shrink > float(eps.min()):
@@ -138,13 +150,31 @@ def _heights(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[np.nda
     return [np.maximum(y, eps) for y in ys] + [eps]
 
 
-def _prepare_x(x: Any, eps: Any, scale: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _prepare_x(
+    x: Any, eps: Any, scale: float, relative: bool = False
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Validate x and eps; return (real points, final heights, eps).
+
+    Real ``x``: heights eps * scale, or eps * min(|x|, scale) (``relative``, for laws on
+    [0, inf) whose density can spread over many decades near 0).  Complex ``x`` (every
+    Im x > 0): evaluate at those points, the heights are Im x and ``eps`` is ignored.
+    """
+    if np.iscomplexobj(np.asarray(x)):
+        za = np.asarray(x, dtype=complex)
+        if not np.all(np.isfinite(za)):
+            raise ValueError("x must be finite")
+        if not np.all(za.imag > 0.0):
+            raise ValueError("complex x must lie in the upper half-plane (Im x > 0)")
+        return za.real.copy(), za.imag.ravel().copy(), float("nan")
     xs = as_float("x", x)
     if not np.all(np.isfinite(xs)):
         raise ValueError("x must be finite")
     e = float(as_float("eps", eps))
     if not (e > 0.0 and math.isfinite(e)):
         raise ValueError(f"eps must be finite and > 0, got {eps!r}")
+    if relative:
+        ax = np.abs(xs.ravel())
+        return xs, e * np.where(ax > 0.0, np.minimum(ax, scale), scale), e
     return xs, np.full(xs.size, e * scale), e
 
 
@@ -169,6 +199,84 @@ def _scale(*ls: SpectralLaw) -> float:
     return max(max(abs(v) for v in law.support) for law in ls) or 1.0
 
 
+def _solve2(jac, r):
+    """Solve the 1x1 or 2x2 complex systems jac d = r (vectorised)."""
+    if len(r) == 1:
+        return [r[0] / jac[0][0]]
+    det = jac[0][0] * jac[1][1] - jac[0][1] * jac[1][0]
+    return [(r[0] * jac[1][1] - jac[0][1] * r[1]) / det,
+            (jac[0][0] * r[1] - jac[1][0] * r[0]) / det]
+
+
+def _continue(
+    xf: np.ndarray,
+    hs: list[np.ndarray],
+    u0: list[np.ndarray],
+    residual: Callable,
+    dfdz: Callable,
+    g_of: Callable,
+    admissible: Callable,
+    max_step: Callable,
+    state: dict,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertical continuation from height hs[0] down to hs[-1] (per point).
+
+    At each level an Euler predictor (du = -J^{-1} dF/dz dz) and a damped, trust-region
+    Newton correction.  ``state["z"]`` is the current z the residual reads.  Returns, per
+    point, the lowest z at which the equations were solved to 1e-8, G there, and the
+    residual norm at the last level (>= 1e-8 where the last levels failed).
+    """
+    u = [np.asarray(v, complex).copy() for v in u0]
+    norm = np.zeros(xf.size)
+    z_best = np.full(xf.size, np.nan + 0j)
+    g_best = np.full(xf.size, np.nan + 0j)
+    zprev = None
+    for n, y in enumerate(hs):
+        zcur = xf + 1j * y
+        if zprev is not None:
+            state["z"] = zprev
+            _, jac = residual(u)
+            du = _solve2(jac, [d * (zcur - zprev) for d in dfdz(u, zprev)])
+            pred = [ui - di for ui, di in zip(u, du, strict=True)]
+            good = np.all([np.isfinite(p) for p in pred], axis=0) & admissible(pred)
+            u = [np.where(good, p, ui) for p, ui in zip(pred, u, strict=True)]
+        zprev = zcur
+        state["z"] = zcur
+        last = n == len(hs) - 1
+        u, norm = _newton(u, residual, admissible, 80 if last else 5, max_step=max_step)
+        # remember the lowest height at which each point was solved (fallback for points
+        # whose last levels fail, e.g. below the resolution of a quadrature law)
+        ok = norm < 1e-8
+        z_best[ok] = zcur[ok]
+        g_best[ok] = g_of([ui[ok] for ui in u], zcur[ok])
+    return z_best, g_best, norm
+
+
+def _trust(u):
+    """Cap each step at half the distance to the real axis (where a quadrature law has
+    its poles) plus 1e-3 |w|, so that real solutions (outside the support) stay reachable."""
+    return [0.5 * np.abs(ui.imag) + 1e-3 * np.abs(ui) for ui in u]
+
+
+def _result(xs, z, g, norm, what):
+    if np.any(np.isnan(g)):
+        raise RuntimeError(
+            f"{what}: Newton continuation did not converge at {int(np.isnan(g).sum())} "
+            f"points; try a larger eps"
+        )
+    late = norm >= 1e-8
+    if np.any(late):
+        k = int(np.argmax(late))
+        warnings.warn(
+            f"{what}: at {int(late.sum())} points (e.g. x = {z[k].real:.3g}) the "
+            f"continuation stopped at height {z[k].imag:.3g} above the requested one: the "
+            f"density there is smoothed at that height",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return _finish(xs, z, g, np.zeros(z.shape), what)
+
+
 def free_additive_convolution(
     a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9
 ) -> FreeConvolution:
@@ -178,36 +286,35 @@ def free_additive_convolution(
     subordination (module docstring): unknowns w_A, w_B with
     G_A(w_A) - G_B(w_B) = 0 and w_A + w_B - z - 1/G_A(w_A) = 0, Newton continued down
     from height 4 (s + max|x|) + 1, steps kept at Im w >= Im z (Belinschi & Bercovici
-    2007).  Returns :class:`FreeConvolution` (density -Im G/pi, G, z).
+    2007).  A complex ``x`` (Im x > 0) is used as z itself.  Returns
+    :class:`FreeConvolution` (density -Im G/pi, G, z).
     Check: two semicircles of variances v1, v2 give the semicircle of variance v1 + v2.
     """
     a, b = _check_law(a), _check_law(b)
     s = _scale(a, b)
     xs, eps_abs, _ = _prepare_x(x, eps, s)
     xf = xs.ravel()
-    hs = _heights(4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0, eps_abs)
+    hs = _heights(_top(s, xf, eps_abs), eps_abs)
     z = xf + 1j * hs[0]
-    wa, wb = z - b.mean, z - a.mean
-    zcur = z
+    state = {"z": z}
 
     def residual(u, idx=slice(None)):
         ga, dga = a.G_dG(u[0])
         gb, dgb = b.G_dG(u[1])
-        r = [ga - gb, u[0] + u[1] - zcur[idx] - 1.0 / ga]
+        r = [ga - gb, u[0] + u[1] - state["z"][idx] - 1.0 / ga]
         jac = [[dga, -dgb], [1.0 + dga / (ga * ga), np.ones_like(ga)]]
         return r, jac
 
     def admissible(u, idx=slice(None)):
-        lim = zcur[idx].imag * (1.0 - 1e-9)
+        lim = state["z"][idx].imag * (1.0 - 1e-9)
         return (u[0].imag >= lim) & (u[1].imag >= lim)
 
-    norm = np.zeros(xf.size)
-    for n, y in enumerate(hs):
-        zcur = xf + 1j * y
-        last = n == len(hs) - 1
-        (wa, wb), norm = _newton([wa, wb], residual, admissible, 40 if last else 6)
-    g = a.G_dG(wa)[0]
-    return _finish(xs, zcur, g, norm, "free_additive_convolution")
+    zb, gb, norm = _continue(
+        xf, hs, [z - b.mean, z - a.mean], residual,
+        lambda u, zz: [np.zeros_like(zz), -np.ones_like(zz)],
+        lambda u, zz: a.G_dG(u[0])[0], admissible, None, state,
+    )
+    return _result(xs, zb, gb, norm, "free_additive_convolution")
 
 
 def _positive_law(law: SpectralLaw, name: str) -> None:
@@ -225,27 +332,29 @@ def free_multiplicative_convolution(
 
     Subordination (module docstring): unknowns w_A, w_B with M_A(w_A) - M_B(w_B) = 0 and
     log w_A + log w_B - log z - log((1 + m)/m) = 0 (m = M_A(w_A), logs modulo 2 pi i),
-    Newton continued down from a large height to z = x + i eps s (s = scale of the laws'
-    supports), steps kept at Im w >= 0.  Both laws must be on [0, inf) with positive mean.
-    Returns :class:`FreeConvolution`.
+    Newton continued down from a large height to z = x + i eps min(|x|, s) (s = scale of
+    the laws' supports: the height is relative to x, because products spread their mass
+    over many decades near 0), steps kept at Im w >= 0.  Both laws must be on [0, inf)
+    with positive mean.  A complex ``x`` (Im x > 0) is used as z itself.  Returns
+    :class:`FreeConvolution`.
     """
     a, b = _check_law(a), _check_law(b)
     _positive_law(a, "a")
     _positive_law(b, "b")
     s = max(a.support[1] * b.support[1], a.mean * b.mean)
-    xs, eps_abs, _ = _prepare_x(x, eps, s)
+    xs, eps_abs, _ = _prepare_x(x, eps, s, relative=True)
     xf = xs.ravel()
-    hs = _heights(4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0, eps_abs)
+    hs = _heights(_top(s, xf, eps_abs), eps_abs)
     z = xf + 1j * hs[0]
-    wa, wb = z / b.mean, z / a.mean
-    zcur = z
+    state = {"z": z}
 
     def residual(u, idx=slice(None)):
         ma, dma = a.M_dM(u[0])
         mb, dmb = b.M_dM(u[1])
         r = [
             ma - mb,
-            _wrap(np.log(u[0]) + np.log(u[1]) - np.log(zcur[idx]) - np.log1p(ma) + np.log(ma)),
+            _wrap(np.log(u[0]) + np.log(u[1]) - np.log(state["z"][idx]) - np.log1p(ma)
+                  + np.log(ma)),
         ]
         dlog = 1.0 / (1.0 + ma) - 1.0 / ma
         jac = [[dma, -dmb], [1.0 / u[0] - dlog * dma, 1.0 / u[1]]]
@@ -254,13 +363,12 @@ def free_multiplicative_convolution(
     def admissible(u, idx=slice(None)):
         return (u[0].imag >= 0.0) & (u[1].imag >= 0.0)
 
-    norm = np.zeros(xf.size)
-    for n, y in enumerate(hs):
-        zcur = xf + 1j * y
-        last = n == len(hs) - 1
-        (wa, wb), norm = _newton([wa, wb], residual, admissible, 40 if last else 6)
-    m = a.M_dM(wa)[0]
-    return _finish(xs, zcur, (1.0 + m) / zcur, norm, "free_multiplicative_convolution")
+    zb, gb, norm = _continue(
+        xf, hs, [z / b.mean, z / a.mean], residual,
+        lambda u, zz: [np.zeros_like(zz), -1.0 / zz],
+        lambda u, zz: (1.0 + a.M_dM(u[0])[0]) / zz, admissible, _trust, state,
+    )
+    return _result(xs, zb, gb, norm, "free_multiplicative_convolution")
 
 
 def _power_solve(
@@ -272,7 +380,8 @@ def _power_solve(
     m1_total: float,
     y_top: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Solve for w = chi_law(m) at z = x + i eps; return (z, G, residual norm).
+    """Solve for w = chi_law(m) at z = x + i eps; return (z, G, residual norm), see
+    :func:`_continue`.
 
     Residual: L log w - (L - 1) log((1+m)/m) - L log S_W(m) - log z, m = M_law(w)
     (since log chi_W - log((1+m)/m) = -log S_W); ``log_s_w(m)`` returns (log S_W, d/dm),
@@ -281,14 +390,13 @@ def _power_solve(
     hs = _heights(y_top, eps_abs)
     z = xf + 1j * hs[0]
     m = m1_total / z
-    w = law.mean / m + law.moments[2] / law.mean
-    zcur = z
+    state = {"z": z}
 
     def residual(u, idx=slice(None)):
         mm, dmm = law.M_dM(u[0])
         lr = np.log1p(mm) - np.log(mm)
         dlr = 1.0 / (1.0 + mm) - 1.0 / mm
-        f = L * np.log(u[0]) - (L - 1) * lr - np.log(zcur[idx])
+        f = L * np.log(u[0]) - (L - 1) * lr - np.log(state["z"][idx])
         dfdm = -(L - 1) * dlr
         if log_s_w is not None:
             ls, dls = log_s_w(mm)
@@ -299,30 +407,11 @@ def _power_solve(
     def admissible(u, idx=slice(None)):
         return u[0].imag >= 0.0
 
-    def max_step(u):
-        return [0.5 * u[0].imag + 1e-3 * np.abs(u[0])]
-
-    norm = np.zeros(xf.size)
-    z_best = np.full(xf.size, np.nan + 0j)
-    g_best = np.full(xf.size, np.nan + 0j)
-    zprev = None
-    for n, y in enumerate(hs):
-        zcur = xf + 1j * y
-        if zprev is not None:
-            # Euler predictor along the path: F(w) = log z gives dw = dz / (z F'(w))
-            _, jac = residual([w])
-            pred = w + (zcur - zprev) / (zprev * jac[0][0])
-            w = np.where(np.isfinite(pred) & (pred.imag > 0.0), pred, w)
-        zprev = zcur
-        last = n == len(hs) - 1
-        (w,), norm = _newton([w], residual, admissible, 80 if last else 4, max_step=max_step)
-        # remember the lowest height at which each point was solved (fallback for points
-        # whose last levels fail, e.g. below the resolution of a quadrature law)
-        ok = norm < 1e-8
-        m = law.M_dM(w[ok])[0]
-        z_best[ok] = zcur[ok]
-        g_best[ok] = (1.0 + m) / zcur[ok]
-    return z_best, g_best, norm
+    return _continue(
+        xf, hs, [law.mean / m + law.moments[2] / law.mean], residual,
+        lambda u, zz: [-1.0 / zz], lambda u, zz: (1.0 + law.M_dM(u[0])[0]) / zz,
+        admissible, _trust, state,
+    )
 
 
 def free_multiplicative_power(
@@ -331,16 +420,16 @@ def free_multiplicative_power(
     """Law of the product of ``L`` free copies of ``law`` >= 0: S = S_law^L.
 
     One unknown w = chi_law(m) per point: L log w - (L - 1) log((1 + m)/m) = log z with
-    m = M_law(w) (module docstring), Newton continued down to z = x + i eps s, s = (upper
-    support edge)^L.  Check: the square of Marchenko-Pastur (ratio 1) has the Fuss-Catalan
-    moments C(3k, k)/(2k + 1).  Returns :class:`FreeConvolution`.
+    m = M_law(w) (module docstring), Newton continued down to z = x + i eps min(|x|, s),
+    s = (upper support edge)^L.  Check: the square of Marchenko-Pastur (ratio 1) has the
+    Fuss-Catalan moments C(3k, k)/(2k + 1).  A complex ``x`` (Im x > 0) is used as z
+    itself.  Returns :class:`FreeConvolution`.
     """
     law = _check_law(law)
     _positive_law(law, "law")
     L = as_int("L", L, lo=1)
     s = max(law.support[1], law.mean) ** L
-    xs, eps_abs, _ = _prepare_x(x, eps, s)
+    xs, eps_abs, _ = _prepare_x(x, eps, s, relative=True)
     xf = xs.ravel()
-    y_top = 4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0
-    z, g, norm = _power_solve(law, L, xf, eps_abs, None, law.mean**L, y_top)
-    return _finish(xs, z, g, norm, "free_multiplicative_power")
+    z, g, norm = _power_solve(law, L, xf, eps_abs, None, law.mean**L, _top(s, xf, eps_abs))
+    return _result(xs, z, g, norm, "free_multiplicative_power")

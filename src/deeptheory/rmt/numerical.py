@@ -29,7 +29,10 @@ The inverses :func:`r_transform` and :func:`s_transform` solve ``G(z) = w`` and
 ``M(z) = m`` by Newton's method continued along the ray ``t w`` (``t m``) from ``t``
 small, where ``z ~ 1/w + m_1`` (``z ~ m_1/m + m_2/m_1``): this stays on the branch
 that is analytic at ``w = 0`` (``m = 0``).  A point that the continuation cannot reach
-(outside the domain of the inverse) raises ``ValueError``.
+(outside the domain of the inverse) raises ``ValueError``.  A quadrature law is a true
+discrete law: for real arguments beyond the values its continuous original takes at the
+edges of the support, its inverse exists between nodes, so only closed-form laws (or
+complex arguments) detect that case.
 """
 
 from __future__ import annotations

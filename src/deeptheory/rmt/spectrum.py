@@ -9,8 +9,9 @@ S-transform of J J^T factorises over the layers,
 with S_{W W^T} = 1/(sigma_w^2 (1 + m)) for Gaussian weights, 1/sigma_w^2 for scaled Haar
 orthogonal ones, and S_{D^2}(m) = (1 + m)/(c^2 (m + p)) when phi' takes only the values 0
 and c (D^2 ~ c^2 Bernoulli(p): linear c = p = 1, relu p = 1/2, hard_tanh p = erf(1/sqrt(2 q*))).
-Other activations (tanh, erf, ...) have no closed-form S_{D^2}; they raise ``ValueError``
-(not implemented yet).
+Other activations (tanh, erf, ...) have no closed-form S_{D^2}: their D^2 is a quadrature
+law (:func:`deeptheory.rmt.numerical.dphi2_law`) and the density comes from the
+subordination solver of :mod:`deeptheory.rmt.free` (see :func:`jacobian_density`).
 
 Method.  With s = (sigma_w^2 c^2)^L, the inverse of the moment generating function
 M(z) = z G(z) - 1 is M^{-1}(m) = (1 + m)/(m S(m)), i.e.
@@ -44,8 +45,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
-from .._validation import as_float, scalar_or_array
-from ..kernels import get_activation
+from .._validation import as_float, as_int, scalar_or_array
+from ..kernels import get_activation, legendre_rule
 from .free import _power_solve
 from .jacobian import _setup, dphi_moment
 from .numerical import DiscreteLaw, dphi2_law
@@ -53,6 +54,7 @@ from .numerical import DiscreteLaw, dphi2_law
 __all__ = [
     "JacobianDensity",
     "jacobian_atoms",
+    "jacobian_cdf",
     "jacobian_density",
     "jacobian_max_eigenvalue",
 ]
@@ -83,6 +85,7 @@ class _General(NamedTuple):
     sigma_w2: float
     L: int
     orthogonal: bool
+    d2_sup: float = math.nan  # sup of phi'^2 (used at depth 1, orthogonal)
 
 
 def _dphi_values(act) -> list[float]:
@@ -99,7 +102,7 @@ def _law(sigma_w2, sigma_b2, depth, activation, weights) -> _Law | _General:
     vals = {abs(v) for v in _dphi_values(act)}
     nonzero = vals - {0.0}
     if not vals or len(nonzero) != 1:
-        return _General(dphi2_law(act, q), sw2, L, weights == "orthogonal")
+        return _General(dphi2_law(act, q), sw2, L, weights == "orthogonal", _sup_dphi2(act, q))
     c2 = nonzero.pop() ** 2
     p = float(dphi_moment(act, q, 1)) / c2  # E[phi'^2] = c^2 P(phi' != 0)
     p = min(max(p, 0.0), 1.0)
@@ -198,8 +201,26 @@ def _general_log_z_real(law: _General, w: np.ndarray) -> np.ndarray:
     return f
 
 
+def _sup_dphi2(act, q: float) -> float:
+    """max of phi'(x)^2 over |x| <= 8.5 sqrt(q) (grid, then golden-section refinement)."""
+    sd = math.sqrt(q)
+    grid = np.linspace(-8.5 * sd, 8.5 * sd, 40001)
+    vals = np.asarray(act(grid, 1)) ** 2
+    k = int(np.argmax(vals))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+    for _ in range(80):
+        c1, c2 = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
+        if float(act(c1, 1)) ** 2 > float(act(c2, 1)) ** 2:
+            hi = c2
+        else:
+            lo = c1
+    return max(float(vals[k]), float(act(0.5 * (lo + hi), 1)) ** 2)
+
+
 def _general_lambda_max(law: _General) -> float:
     """Upper edge: min over real w > max D^2 of M_J^{-1}(M_{D^2}(w)) (m = M_{D^2}(w) > 0)."""
+    if law.orthogonal and law.L == 1:
+        return law.sigma_w2 * law.d2_sup
     top = law.d2.support[1]
     t = np.logspace(-10, 6, 4001)  # w = top (1 + t)
     f = _general_log_z_real(law, top * (1.0 + t))
@@ -420,12 +441,23 @@ def jacobian_density(
 ) -> JacobianDensity:
     """Continuous part of the limiting (N -> inf) eigenvalue density of J J^T.
 
-    Pennington, Schoenholz & Ganguli (2017, 2018): S_{J J^T} = S_{D^2}^L S_{W W^T}^L, here
-    for activations whose phi' takes only the values 0 and c (linear, relu, hard_tanh), so
-    that D^2 ~ c^2 Bernoulli(p) with p = E[phi'^2]/c^2 at q* (``mf.q_star``; p = 1/2 for
-    relu, erf(1/sqrt(2 q*)) for hard_tanh).  ``weights`` is ``"gaussian"`` or
-    ``"orthogonal"``.  Other activations raise ``ValueError`` (not implemented yet).
+    Pennington, Schoenholz & Ganguli (2017, 2018): S_{J J^T} = S_{D^2}^L S_{W W^T}^L with
+    D^2 = phi'(sqrt(q*) z)^2 at the fixed point q* (``mf.q_star``) and ``weights``
+    ``"gaussian"`` or ``"orthogonal"``.
 
+    *Smooth activations* (tanh, erf, sigmoid, ...): D^2 is the quadrature law
+    :func:`~deeptheory.rmt.numerical.dphi2_law` and the density is read at
+    z = x + i h, h = 1e-8 min(x, lambda_max) (``eps = 0``) or h = eps lambda_max, from
+    the subordination solve of :mod:`deeptheory.rmt.free` (one unknown w = chi_{D^2}(m)).
+    Its bias is O(h) (first order: Im G(x + i h) = -pi rho(x) + h Re G'(x) + ...), about
+    1e-8 relative by default; mass and the moments m1, m2 agree with the exact values to
+    about 1e-8 (tests/test_rmt_free.py).  Depth 1 with orthogonal weights is sigma_w^2
+    D^2 itself: its density is a change of variables (needs phi'').  Deep networks spread
+    their spectrum over many decades near 0, which a fixed height would smooth away.
+
+    *phi' in {0, c}* (linear, relu, hard_tanh): D^2 ~ c^2 Bernoulli(p) with p =
+    E[phi'^2]/c^2 (p = 1/2 for relu, erf(1/sqrt(2 q*)) for hard_tanh), closed-form
+    S-transform and the following method.
     rho(x) = -Im G(x + i eps s)/pi with s = (sigma_w^2 c^2)^L (``eps`` is relative to
     that scale), G = u/z after removing the atom at 0 exactly and the orthogonal atom at s
     by subtraction; M is found by Newton with vertical continuation (module docstring)
@@ -468,3 +500,95 @@ def jacobian_density(
                 g = g - mass / (z - loc / law.scale)
         out[pos] = np.maximum(-g.imag / np.pi, 0.0) / law.scale
     return JacobianDensity(scalar_or_array(out.reshape(xs.shape)), atoms)
+
+
+def jacobian_cdf(
+    x: Any,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int,
+    activation: Any = "relu",
+    weights: str = "gaussian",
+    *,
+    order: int = 12,
+    panels: int = 16,
+) -> np.ndarray | float:
+    """Distribution function F(x) = P(lambda <= x) of the limiting spectrum of J J^T.
+
+    Computed from the top, F(x) = 1 - integral_x^lambda_max rho(t) dt (atoms above x
+    subtracted), because deep networks put mass over many decades near 0 that no grid
+    from 0 resolves: composite Gauss-Legendre (``order`` nodes, ``panels`` panels per
+    interval) in log t between the sorted points and lambda_max / 2, and in s with
+    t = lambda_max (1 - s^2 / 2) above, which absorbs the square-root edge.  Accuracy
+    about 1e-8 where the density is smooth (it inherits :func:`jacobian_density`'s).
+    """
+    xs = as_float("x", x)
+    if not np.all(np.isfinite(xs)):
+        raise ValueError("x must be finite")
+    lam = jacobian_max_eigenvalue(sigma_w2, sigma_b2, depth, activation, weights)
+    atoms = jacobian_atoms(sigma_w2, sigma_b2, depth, activation, weights)
+    t, wt = legendre_rule(as_int("order", order, lo=2, hi=64))
+    k = as_int("panels", panels, lo=1, hi=1000)
+    flat = xs.ravel()
+    cont_top = lam
+    half = 0.5 * cont_top
+    # breakpoints: the requested points (clipped to (0, lam]) plus lam/2, in log t
+    pts = np.unique(np.clip(flat[flat > 0.0], 1e-300, half))
+    brk = np.unique(np.concatenate((pts, [half])))
+    nodes, weights_, seg = [], [], []
+    lo_all = np.log(brk[:-1])
+    hi_all = np.log(brk[1:])
+    for j, (a, b) in enumerate(zip(lo_all, hi_all, strict=True)):
+        e = np.linspace(a, b, k + 1) if b - a > 1.0 else np.array([a, b])
+        h = 0.5 * np.diff(e)[:, None]
+        u = ((0.5 * (e[1:] + e[:-1]))[:, None] + h * t[None, :]).ravel()
+        nodes.append(np.exp(u))
+        weights_.append((h * wt[None, :]).ravel() * np.exp(u))
+        seg.append(np.full(u.size, j))
+    e = np.linspace(0.0, 1.0, k + 1)
+    h = 0.5 * np.diff(e)[:, None]
+    sn = ((0.5 * (e[1:] + e[:-1]))[:, None] + h * t[None, :]).ravel()
+    nodes.append(cont_top * (1.0 - 0.5 * sn * sn))
+    weights_.append((h * wt[None, :]).ravel() * cont_top * sn)
+    seg.append(np.full(sn.size, brk.size - 1))
+    tn = np.concatenate(nodes)
+    tw = np.concatenate(weights_)
+    sg = np.concatenate(seg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dens = np.asarray(
+            jacobian_density(tn, sigma_w2, sigma_b2, depth, activation, weights).density
+        )
+    per = np.bincount(sg, weights=tw * dens, minlength=brk.size)
+    # above[j] = integral from brk[j] to the top
+    above = np.cumsum(per[::-1])[::-1]
+    out = np.empty(flat.shape)
+    top = np.nonzero((flat > half) & (flat < lam))[0]
+    top_int = dict(zip(top.tolist(), _top_part(flat[top], lam, sigma_w2, sigma_b2, depth,
+                                               activation, weights, t, wt), strict=True))
+    for i, xv in enumerate(flat):
+        atoms_below = sum(m for loc, m in atoms if loc <= xv)
+        if xv <= 0.0:
+            out[i] = atoms_below
+        elif xv >= lam:
+            out[i] = 1.0
+        else:
+            cont_above = top_int[i] if i in top_int else above[int(np.searchsorted(brk, xv))]
+            out[i] = 1.0 - cont_above - sum(m for loc, m in atoms if loc > xv)
+    return scalar_or_array(out.reshape(xs.shape))
+
+
+def _top_part(xv, lam, sigma_w2, sigma_b2, depth, activation, weights, t, wt) -> list:
+    """integral_x^lam rho for each lam/2 < x < lam, in s with t = lam - (lam - x) s^2."""
+    if not len(xv):
+        return []
+    d = (lam - xv)[:, None]
+    e = np.linspace(0.0, 1.0, 4)
+    h = 0.5 * np.diff(e)[:, None]
+    sn = ((0.5 * (e[1:] + e[:-1]))[:, None] + h * t[None, :]).ravel()[None, :]
+    tn = lam - d * sn * sn
+    w = (h * wt[None, :]).ravel()[None, :] * 2.0 * d * sn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dens = jacobian_density(tn, sigma_w2, sigma_b2, depth, activation, weights).density
+    return np.sum(w * np.asarray(dens), axis=1).tolist()
