@@ -106,6 +106,11 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["phase-diagram", "--activation", "relu", "--grid", "4", "--quantity", "chi2",
      "--out", "x.png"],
     ["phase-diagram", "--grid", "4", "--out", "no/such/dir/x.png"],
+    ["jacobian-spectrum", "--depth", "0", "--out", "x.png"],
+    ["jacobian-spectrum", "--weights", "unitary", "--out", "x.png"],
+    ["jacobian-spectrum", "--activation", "nosuch", "--out", "x.png"],
+    ["jacobian-spectrum", "--sigma-b2", "-1", "--out", "x.png"],
+    ["jacobian-spectrum", "--out", "no/such/dir/x.png"],
     ["no-such-command"],
     [],
 ])
@@ -125,9 +130,32 @@ def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv):
     (["phase-diagram", "--help"], ["--activation", "--grid", "--out", "--sw2-min", "--sw2-max",
                                    "--sb2-max", "--quantity", "--dpi", "tanh", "relu"]),
     (["meanfield", "--help"], ["--activation", "--sigma-w2", "--sigma-b2", "variance"]),
+    (["jacobian-spectrum", "--help"], ["--activation", "--weights", "--depth", "--out",
+                                       "orthogonal", "--no-sample"]),
 ])
 def test_help(capsys, argv, words):
     assert main(argv) == 0
     out = capsys.readouterr().out
     for w in words:
         assert w in out, w
+
+
+def test_jacobian_spectrum_writes_png_and_prints_library_values(tmp_path, capsys):
+    """The printed m1, m2 and largest singular value are the library's, at the critical
+    sigma_w2 that the command picks by default."""
+    import math
+
+    import deeptheory.meanfield as mf
+    from deeptheory import rmt
+
+    out = tmp_path / "js.png"
+    assert main(["jacobian-spectrum", "--activation", "erf", "--weights", "gaussian",
+                 "--depth", "4", "--width", "60", "--trials", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sw2 = float(mf.critical_line(0.01, "erf"))
+    mom = rmt.jacobian_moments(sw2, 0.01, 4, "erf", "gaussian")
+    smax = math.sqrt(rmt.jacobian_max_eigenvalue(sw2, 0.01, 4, "erf", "gaussian"))
+    assert f"m2 = {mom.m2:.12g}" in text
+    assert f"largest singular value (theory) = {smax:.12g}" in text
+    assert f"sigma_w2={sw2:.12g}" in text

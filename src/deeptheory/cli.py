@@ -1,7 +1,9 @@
-"""Command-line interface: ``deeptheory phase-diagram`` and ``deeptheory meanfield``.
+"""Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield`` and
+``deeptheory jacobian-spectrum``.
 
-Both subcommands use the mean-field library (:mod:`deeptheory.meanfield`);
-variances are variances (sigma_w^2, sigma_b^2), not standard deviations.
+The first two use the mean-field library (:mod:`deeptheory.meanfield`), the third the
+random-matrix library (:mod:`deeptheory.rmt`); variances are variances (sigma_w^2,
+sigma_b^2), not standard deviations.
 
 Bad input (unknown activation, negative variance, ...) prints one line to
 stderr and exits with status 2; no traceback.
@@ -64,6 +66,16 @@ def _grid_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if v < 2:
         raise argparse.ArgumentTypeError(f"must be >= 2, got {v}")
+    return v
+
+
+def _depth(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
     return v
 
 
@@ -138,6 +150,37 @@ def build_parser() -> argparse.ArgumentParser:
     mfp.add_argument("--sigma-b2", type=_nonneg_float, required=True, metavar="Y",
                      help="bias variance sigma_b^2 (b_i ~ N(0, sigma_b2)), >= 0")
     mfp.set_defaults(func=_cmd_meanfield)
+
+    js = sub.add_parser(
+        "jacobian-spectrum",
+        help="plot the spectrum of the input-output Jacobian of a deep random network",
+        description="Limiting eigenvalue density of J J^T (free probability: Pennington, "
+        "Schoenholz & Ganguli 2017, 2018) at the fixed point q*, against the eigenvalues of "
+        "sampled networks, and the largest singular value against depth for Gaussian and "
+        "orthogonal weights; written as a PNG. By default sigma_w2 is on the critical line "
+        "chi_1 = 1 at the given sigma_b2.",
+    )
+    js.add_argument("--activation", type=_activation, default="tanh",
+                    help=f"activation function phi (default: tanh); one of: {acts}")
+    js.add_argument("--weights", choices=("gaussian", "orthogonal"), default="orthogonal",
+                    help="weight ensemble: Gaussian N(0, sigma_w2/N) or sigma_w times a Haar "
+                    "orthogonal matrix (default: orthogonal)")
+    js.add_argument("--depth", type=_depth, default=32, metavar="L",
+                    help="number of layers L >= 1 (default: 32)")
+    js.add_argument("--sigma-w2", type=_nonneg_float, default=None, metavar="X",
+                    help="weight variance (default: the critical value chi_1 = 1)")
+    js.add_argument("--sigma-b2", type=_nonneg_float, default=0.01, metavar="Y",
+                    help="bias variance (default: 0.01)")
+    js.add_argument("--width", type=_depth, default=400, metavar="N",
+                    help="width of the sampled networks (default: 400)")
+    js.add_argument("--trials", type=_depth, default=2, metavar="K",
+                    help="number of sampled networks (default: 2); 0 is not allowed, use "
+                    "--no-sample")
+    js.add_argument("--no-sample", action="store_true", help="theory only, no sampled networks")
+    js.add_argument("--seed", type=int, default=0, help="seed of the sampled networks")
+    js.add_argument("--out", type=Path, default=Path("jacobian_spectrum.png"),
+                    metavar="FILE.png", help="output PNG (default: jacobian_spectrum.png)")
+    js.set_defaults(func=_cmd_jacobian_spectrum)
     return p
 
 
@@ -254,6 +297,62 @@ def _cmd_meanfield(args: argparse.Namespace) -> int:
         print(f"  {k:<{width}} = {v}")
     k, v = rows[-1]
     print(f"  {k}: {v}")
+    return 0
+
+
+def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from . import meanfield as mf
+    from . import rmt
+
+    sb2 = args.sigma_b2
+    out = args.out
+    if out.parent != Path("") and not out.parent.is_dir():
+        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    if args.sigma_w2 is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sw2 = float(mf.critical_line(sb2, args.activation))
+        if not math.isfinite(sw2):
+            raise _UsageError(f"{args.activation} has no critical point at sigma_b2 = {sb2}; "
+                              "pass --sigma-w2")
+    else:
+        sw2 = args.sigma_w2
+    L, w = args.depth, args.weights
+    t0 = time.perf_counter()
+    mom = rmt.jacobian_moments(sw2, sb2, L, args.activation, w)
+    iso = rmt.dynamical_isometry(sw2, sb2, L, args.activation, w, tol=1e-6)
+    lam = rmt.jacobian_max_eigenvalue(sw2, sb2, L, args.activation, w)
+    samples = None
+    if not args.no_sample:
+        samples = rmt.sample_jacobian_singular_values(
+            sw2, sb2, L, args.activation, width=args.width, weights=w,
+            n_trials=args.trials, seed=args.seed,
+        ).ravel()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    rmt.plot_jacobian_spectrum(sw2, sb2, L, args.activation, w, samples=samples, ax=axes[0])
+    depths = np.unique(np.geomspace(1, max(L, 2), 12).astype(int))
+    rmt.plot_max_singular_value(sw2, sb2, depths, args.activation, ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    plt.close(fig)
+    elapsed = time.perf_counter() - t0
+    print(f"jacobian spectrum: activation={args.activation}  weights={w}  depth={L}  "
+          f"sigma_w2={_fmt(sw2)}  sigma_b2={_fmt(sb2)}")
+    print(f"  q* = {_fmt(mf.q_star(sw2, sb2, args.activation))}  chi_1 = {_fmt(iso.chi1)}")
+    print(f"  m1 = {_fmt(mom.m1)}  m2 = {_fmt(mom.m2)}  variance = {_fmt(mom.variance)}")
+    print(f"  relative variance (m2 - m1^2)/m1^2 = {_fmt(iso.relative_variance)}")
+    print(f"  largest singular value (theory) = {_fmt(math.sqrt(lam))}")
+    if samples is not None:
+        print(f"  sampled ({args.trials} x width {args.width}): mean eigenvalue = "
+              f"{_fmt(np.mean(samples))}, largest singular value = "
+              f"{_fmt(math.sqrt(np.max(samples)))}")
+    print(f"  wrote {args.out} in {elapsed:.1f} s")
     return 0
 
 
