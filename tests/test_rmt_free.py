@@ -42,6 +42,7 @@ from deeptheory.rmt.spectrum import (
     jacobian_cdf,
     jacobian_density,
     jacobian_max_eigenvalue,
+    jacobian_singular_value_density,
 )
 
 W_PTS = np.array([0.05, 0.2 + 0.1j, -0.15j, -0.1 + 0.05j])
@@ -342,6 +343,14 @@ def test_linear_gaussian_cdf_is_marchenko_pastur():
                                laws.marchenko_pastur_cdf(x, 1.0), atol=1e-9)
 
 
+def _reliable_quantiles(ev: np.ndarray, n: int = 40) -> np.ndarray:
+    """Sample quantiles at levels 0.025..0.975, keeping those above 1e-20 of the largest
+    eigenvalue: an SVD resolves singular values only down to ~1e-16 of the largest, so
+    smaller eigenvalues are rounding noise (but still correctly counted as 'below')."""
+    qs = np.quantile(ev, np.linspace(0.025, 0.975, n))
+    return qs[qs > 1e-20 * ev.max()]
+
+
 def _ks(ev: np.ndarray, qs: np.ndarray, cdf: np.ndarray) -> float:
     ev = np.sort(ev)
     hi = np.searchsorted(ev, qs, side="right") / ev.size
@@ -365,9 +374,42 @@ def test_smooth_density_vs_monte_carlo(act, weights):
     L, n, trials = 8, 400, 8
     ev = sample_jacobian_singular_values(sw2, sb2, L, act, width=n, weights=weights,
                                          n_trials=trials, seed=3).ravel()
-    qs = np.quantile(ev, np.linspace(0.025, 0.975, 40))
+    qs = _reliable_quantiles(ev)
     tol = math.sqrt(math.log(2 / 1e-3) / (2 * ev.size)) + 2 / n
     cdf = jacobian_cdf(qs, sw2, sb2, L, act, weights)
     assert _ks(ev, qs, cdf) < tol
     other = "orthogonal" if weights == "gaussian" else "gaussian"
     assert _ks(ev, qs, jacobian_cdf(qs, sw2, sb2, L, act, other)) > tol
+
+
+def test_singular_value_density_integrates_to_cdf():
+    """integral_{s1}^{s2} rho_sigma = F(s2^2) - F(s1^2), Gauss-Legendre in s."""
+    sb2 = CRIT["tanh"]
+    sw2 = float(mf.critical_line(sb2, "tanh"))
+    s1_, s2_ = 0.3, 1.4
+    t, w = roots_legendre(40)
+    e = np.linspace(s1_, s2_, 9)
+    h = np.diff(e)[:, None] / 2
+    s = ((e[1:] + e[:-1])[:, None] / 2 + h * t).ravel()
+    integral = np.sum((h * w).ravel()
+                      * jacobian_singular_value_density(s, sw2, sb2, 4, "tanh",
+                                                        "orthogonal").density)
+    cdf = jacobian_cdf(np.array([s1_**2, s2_**2]), sw2, sb2, 4, "tanh", "orthogonal")
+    assert integral == pytest.approx(cdf[1] - cdf[0], abs=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
+def test_smooth_density_vs_monte_carlo_deep(weights):
+    """As test_smooth_density_vs_monte_carlo at depth 64, width 400, 4 networks (tanh).
+    With Gaussian weights a third of the limiting mass lies below 1e-34 (the CDF grows
+    like x^(1/(L+1))); only quantiles that float64 resolves are compared."""
+    sb2 = CRIT["tanh"]
+    sw2 = float(mf.critical_line(sb2, "tanh"))
+    L, n = 64, 400
+    ev = sample_jacobian_singular_values(sw2, sb2, L, "tanh", width=n, weights=weights,
+                                         n_trials=4, seed=5).ravel()
+    qs = _reliable_quantiles(ev)
+    assert qs.size >= 10
+    tol = math.sqrt(math.log(2 / 1e-3) / (2 * ev.size)) + 2 / n
+    assert _ks(ev, qs, jacobian_cdf(qs, sw2, sb2, L, "tanh", weights)) < tol

@@ -73,6 +73,7 @@ from deeptheory.rmt.spectrum import (
     jacobian_cdf,
     jacobian_density,
     jacobian_max_eigenvalue,
+    jacobian_singular_value_density,
 )
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "JacobianDensity",
     "jacobian_atoms",
     "jacobian_cdf",
+    "jacobian_singular_value_density",
     "jacobian_density",
     "jacobian_max_eigenvalue",
     "DynamicalIsometry",

@@ -55,6 +55,7 @@ __all__ = [
     "JacobianDensity",
     "jacobian_atoms",
     "jacobian_cdf",
+    "jacobian_singular_value_density",
     "jacobian_density",
     "jacobian_max_eigenvalue",
 ]
@@ -592,3 +593,28 @@ def _top_part(xv, lam, sigma_w2, sigma_b2, depth, activation, weights, t, wt) ->
         warnings.simplefilter("ignore", RuntimeWarning)
         dens = jacobian_density(tn, sigma_w2, sigma_b2, depth, activation, weights).density
     return np.sum(w * np.asarray(dens), axis=1).tolist()
+
+
+def jacobian_singular_value_density(
+    s: Any,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int,
+    activation: Any = "relu",
+    weights: str = "gaussian",
+    *,
+    eps: float = 0.0,
+) -> JacobianDensity:
+    """Limiting density of the singular values sigma = sqrt(lambda) of J.
+
+    rho_sigma(s) = 2 s rho_lambda(s^2) for s > 0, with rho_lambda from
+    :func:`jacobian_density`; the atoms are returned at sqrt(location).
+    """
+    sa = as_float("s", s)
+    if not np.all(np.isfinite(sa)):
+        raise ValueError("s must be finite")
+    sq = np.where(sa > 0.0, sa * sa, 0.0)
+    res = jacobian_density(sq, sigma_w2, sigma_b2, depth, activation, weights, eps=eps)
+    dens = np.where(sa > 0.0, 2.0 * sa * np.asarray(res.density), 0.0)
+    atoms = tuple((math.sqrt(loc), m) for loc, m in res.atoms)
+    return JacobianDensity(scalar_or_array(dens), atoms)
