@@ -22,6 +22,12 @@ a law with closed-form S (the weights of a deep network): with w = chi_A(m),
 one complex unknown w per point (Pennington, Schoenholz & Ganguli 2018, eqs. 12-16, in
 these variables).
 
+Alternatives in the literature are Rao & Edelman's polynomial method (2008; exact for
+algebraic laws, with a root to choose at every z) and Olver & Nadakuditi (2012; Chebyshev
+expansions of compactly supported densities).  Subordination needs only G and G' of the
+two laws, which covers closed forms, quadrature laws of densities and the law of
+phi'(x)^2 of any activation alike.
+
 Solver: damped Newton on these equations (two unknowns for the convolutions, one for the
 power, logarithms compared modulo 2 pi i) at z = x + i y for all x at once, with *vertical
 continuation*: start at a large height y where w ~ z (additive) or the moment series holds,
