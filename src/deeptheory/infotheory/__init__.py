@@ -1,1 +1,63 @@
-"""Placeholder: see the issue tracker for the infotheory pillar."""
+"""Information theory of representations: exact values and sample estimators.
+
+Conventions (all functions):
+
+* **Units**: nats by default; every function takes ``base`` (``base=2``: bits).
+* Samples are arrays with samples along the first axis: (N,) or (N, d).
+* Bad input (mismatched sample counts, too few samples, non-finite values, a pmf
+  with negative entries or not summing to 1, n_bins < 1, noise_var <= 0) raises
+  ValueError naming the argument.
+
+Contents:
+
+* :mod:`.discrete` -- entropy, I(X;Y), I(X;Y|Z) of joint pmf arrays; empirical
+  pmfs and plug-in estimates from discrete samples (with a seeded bootstrap stderr).
+* :mod:`.gaussian` -- closed forms for Gaussian vectors (ground truths):
+  h = 1/2 ln det(2 pi e S), I = 1/2 [ln det S_xx + ln det S_yy - ln det S],
+  bivariate -1/2 ln(1 - rho^2).
+* :mod:`.binning` -- binned I(X;T), I(T;Y) of a layer (Shwartz-Ziv & Tishby 2017).
+* :mod:`.kde` -- Kolchinsky-Tracey pairwise-distance bounds on I(X;T) for
+  T = h(X) + N(0, s^2 I) (Saxe et al. 2018), and Saxe et al.'s I(T;Y) estimate
+  (a difference of upper bounds: not a bound).
+* :mod:`.ksg` -- Kraskov-Stoegbauer-Grassberger k-NN estimator (algorithms 1, 2)
+  with documented tie-breaking jitter.
+"""
+
+from .binning import BinnedMI, bin_layer, binned_mi
+from .discrete import (
+    MIEstimate,
+    conditional_mutual_information,
+    discrete_entropy,
+    discrete_mi,
+    discrete_mi_bootstrap,
+    entropy,
+    joint_from_samples,
+    mutual_information,
+)
+from .gaussian import gaussian_entropy, gaussian_mi, gaussian_mi_bivariate
+from .kde import MIBounds, kde_mi_lower, kde_mi_ty, kde_mi_upper, pairwise_mi_bounds
+from .ksg import add_jitter, ksg_mi
+
+__all__ = [
+    "BinnedMI",
+    "MIBounds",
+    "MIEstimate",
+    "add_jitter",
+    "bin_layer",
+    "binned_mi",
+    "conditional_mutual_information",
+    "discrete_entropy",
+    "discrete_mi",
+    "discrete_mi_bootstrap",
+    "entropy",
+    "gaussian_entropy",
+    "gaussian_mi",
+    "gaussian_mi_bivariate",
+    "joint_from_samples",
+    "kde_mi_lower",
+    "kde_mi_ty",
+    "kde_mi_upper",
+    "ksg_mi",
+    "mutual_information",
+    "pairwise_mi_bounds",
+]
