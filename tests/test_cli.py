@@ -111,6 +111,9 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["jacobian-spectrum", "--activation", "nosuch", "--out", "x.png"],
     ["jacobian-spectrum", "--sigma-b2", "-1", "--out", "x.png"],
     ["jacobian-spectrum", "--out", "no/such/dir/x.png"],
+    ["info-plane", "--epochs", "0", "--out", "x.png"],
+    ["info-plane", "--activation", "nosuch", "--out", "x.png"],
+    ["info-plane", "--activation", "relu", "--out", "no/such/dir/x.png"],
     ["no-such-command"],
     [],
 ])
@@ -159,3 +162,21 @@ def test_jacobian_spectrum_writes_png_and_prints_library_values(tmp_path, capsys
     assert f"m2 = {mom.m2:.12g}" in text
     assert f"largest singular value (theory) = {smax:.12g}" in text
     assert f"sigma_w2={sw2:.12g}" in text
+
+
+def test_info_plane_writes_png_and_arrays(tmp_path, capsys):
+    """The saved arrays are those of the library for the same seed."""
+    import numpy as np
+
+    from deeptheory import infotheory as it
+
+    out = tmp_path / "ip.png"
+    assert main(["info-plane", "--epochs", "30", "--records", "5", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    data = np.load(tmp_path / "ip.npz")
+    task = it.twelve_bit_task()
+    run = it.train_mlp(task.x, task.y, epochs=30, n_record=5, seed=0)
+    pl = it.information_plane(run, task.y)
+    np.testing.assert_array_equal(data["binning_ixt"], pl.ixt)
+    np.testing.assert_array_equal(data["loss"], run.loss)
+    assert "information plane: activation=tanh" in capsys.readouterr().out

@@ -21,9 +21,23 @@ Contents:
   (a difference of upper bounds: not a bound).
 * :mod:`.ksg` -- Kraskov-Stoegbauer-Grassberger k-NN estimator (algorithms 1, 2)
   with documented tie-breaking jitter.
+* :mod:`.bottleneck` -- the information bottleneck method (Tishby, Pereira & Bialek
+  1999): iterative solution, the IB curve by deterministic annealing, and the Gaussian
+  IB of Chechik et al. (2005) in closed form.
+* :mod:`.task12`, :mod:`.mlp`, :mod:`.plane` -- the 12-bit task of Shwartz-Ziv & Tishby
+  (2017), a numpy MLP trainer that records every layer, and the information plane of a
+  training network by binning or KDE (Saxe et al. 2018).
 """
 
 from .binning import BinnedMI, bin_layer, binned_mi
+from .bottleneck import (
+    IBCurve,
+    IBSolution,
+    gaussian_ib_critical_betas,
+    gaussian_ib_curve,
+    ib_curve,
+    information_bottleneck,
+)
 from .discrete import (
     MIEstimate,
     conditional_mutual_information,
@@ -37,8 +51,24 @@ from .discrete import (
 from .gaussian import gaussian_entropy, gaussian_mi, gaussian_mi_bivariate
 from .kde import MIBounds, kde_mi_lower, kde_mi_ty, kde_mi_upper, pairwise_mi_bounds
 from .ksg import add_jitter, ksg_mi
+from .mlp import TrainingRun, train_mlp
+from .plane import InformationPlane, information_plane, plot_information_plane
+from .task12 import Task12, twelve_bit_task
 
 __all__ = [
+    "IBCurve",
+    "IBSolution",
+    "InformationPlane",
+    "Task12",
+    "TrainingRun",
+    "gaussian_ib_critical_betas",
+    "gaussian_ib_curve",
+    "ib_curve",
+    "information_bottleneck",
+    "information_plane",
+    "plot_information_plane",
+    "train_mlp",
+    "twelve_bit_task",
     "BinnedMI",
     "MIBounds",
     "MIEstimate",

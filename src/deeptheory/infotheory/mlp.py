@@ -1,0 +1,180 @@
+"""A small numpy multilayer perceptron trainer that records every layer's activity.
+
+Architecture as in Shwartz-Ziv & Tishby (2017): inputs -> hidden layers (default
+12-10-7-5-4-3) with a registered activation (tanh, relu, ...; phi and phi' from
+:mod:`deeptheory.kernels`) -> a 2-unit softmax output; cross-entropy loss (nats);
+weights initialised N(0, 1/fan_in), biases 0; Adam (Kingma & Ba 2015; lr 4e-4,
+betas 0.9, 0.999, eps 1e-8) or plain SGD on minibatches of a seeded 80 % training split.
+
+At ``n_record`` log-spaced epochs (epoch 0 = initialisation included) the activity of
+every layer (hidden layers and the softmax output) on *all* inputs is stored, for the
+information plane (:mod:`deeptheory.infotheory.plane`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._validation import as_float, as_int
+from ..kernels import get_activation
+
+__all__ = ["TrainingRun", "init_mlp", "mlp_forward", "mlp_gradients", "train_mlp"]
+
+
+class TrainingRun(NamedTuple):
+    """Result of :func:`train_mlp`.
+
+    ``epochs``: recorded epochs (ascending, 0 = before training); ``activity[r][l]``:
+    (N, units_l) float array of layer l (hidden layers, then the softmax output) on all
+    N inputs at record r; ``loss``: training cross-entropy (nats) at each record;
+    ``train_accuracy``, ``test_accuracy`` at each record; ``train_index``: the inputs
+    used for training; ``activation``, ``sizes``: the architecture.
+    """
+
+    epochs: np.ndarray
+    activity: list
+    loss: np.ndarray
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+    train_index: np.ndarray
+    activation: str
+    sizes: tuple
+
+
+def init_mlp(sizes: tuple[int, ...], rng: np.random.Generator) -> list[list[np.ndarray]]:
+    """[[W, b], ...] with W ~ N(0, 1/fan_in) of shape (fan_in, fan_out), b = 0."""
+    return [[rng.standard_normal((a, b)) / math.sqrt(a), np.zeros(b)]
+            for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+
+
+def mlp_forward(params, x: np.ndarray, act) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Pre-activations and activities of every layer; the last layer is a softmax."""
+    hs, outs = [], []
+    a = x
+    for k, (w, b) in enumerate(params):
+        h = a @ w + b
+        hs.append(h)
+        if k == len(params) - 1:
+            z = h - h.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = np.asarray(act(h), dtype=float)
+        outs.append(a)
+    return hs, outs
+
+
+def mlp_gradients(params, x: np.ndarray, y: np.ndarray, act) -> tuple[float, list]:
+    """Mean cross-entropy (nats) of labels ``y`` (ints) and its gradients by backprop."""
+    hs, outs = mlp_forward(params, x, act)
+    n = x.shape[0]
+    p = outs[-1]
+    loss = float(-np.mean(np.log(np.maximum(p[np.arange(n), y], 1e-300))))
+    delta = p.copy()
+    delta[np.arange(n), y] -= 1.0
+    delta /= n
+    grads = [None] * len(params)
+    for k in range(len(params) - 1, -1, -1):
+        a_prev = x if k == 0 else outs[k - 1]
+        grads[k] = [a_prev.T @ delta, delta.sum(axis=0)]
+        if k > 0:
+            delta = (delta @ params[k][0].T) * np.asarray(act(hs[k - 1], 1), dtype=float)
+    return loss, grads
+
+
+def train_mlp(
+    x: Any,
+    y: Any,
+    hidden: tuple[int, ...] = (10, 7, 5, 4, 3),
+    activation: str = "tanh",
+    *,
+    epochs: int = 2000,
+    lr: float = 4e-4,
+    batch_size: int = 512,
+    optimizer: str = "adam",
+    train_fraction: float = 0.8,
+    n_record: int = 60,
+    seed: int = 0,
+    progress: bool = False,
+) -> TrainingRun:
+    """Train the MLP on (x, y) and record every layer's activity (module docstring).
+
+    ``x``: (N, d) inputs; ``y``: N labels in {0, 1}; ``hidden``: hidden widths;
+    ``activation``: a registered activation with a first derivative; ``optimizer``:
+    ``"adam"`` or ``"sgd"``.  Seeded: equal arguments give equal runs.  ``progress``
+    prints one line per tenth of the run to stderr.
+    """
+    xa = np.asarray(as_float("x", x))
+    if xa.ndim != 2:
+        raise ValueError(f"x must be (N, d), got shape {xa.shape}")
+    ya = np.asarray(y)
+    if ya.shape != (xa.shape[0],):
+        raise ValueError(f"y must have shape ({xa.shape[0]},), got {ya.shape}")
+    if not np.all(np.isin(ya, (0, 1))):
+        raise ValueError("y must contain labels 0 and 1 only")
+    ya = ya.astype(int)
+    act = get_activation(activation)
+    act.require(1, "backpropagation")
+    sizes = (xa.shape[1], *[as_int("hidden", h, lo=1) for h in hidden], 2)
+    n_ep = as_int("epochs", epochs, lo=1)
+    lr_ = float(as_float("lr", lr))
+    if not lr_ > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    bs = as_int("batch_size", batch_size, lo=1)
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    frac = float(as_float("train_fraction", train_fraction))
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}")
+    rng = np.random.default_rng(as_int("seed", seed, lo=0))
+    n = xa.shape[0]
+    perm = rng.permutation(n)
+    n_tr = max(1, int(round(frac * n)))
+    tr, te = np.sort(perm[:n_tr]), np.sort(perm[n_tr:])
+    params = init_mlp(sizes, rng)
+    rec = np.unique(np.concatenate(([0], np.geomspace(1, n_ep, as_int("n_record", n_record,
+                                                                       lo=2) - 1).astype(int))))
+    m = [[np.zeros_like(p) for p in layer] for layer in params]
+    v = [[np.zeros_like(p) for p in layer] for layer in params]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    step = 0
+    out_epochs, activity, losses, acc_tr, acc_te = [], [], [], [], []
+
+    def record(ep: int) -> None:
+        _, outs = mlp_forward(params, xa, act)
+        pred = outs[-1].argmax(axis=1)
+        p_true = outs[-1][tr, ya[tr]]
+        out_epochs.append(ep)
+        activity.append([o.copy() for o in outs])
+        losses.append(float(-np.mean(np.log(np.maximum(p_true, 1e-300)))))
+        acc_tr.append(float(np.mean(pred[tr] == ya[tr])))
+        acc_te.append(float(np.mean(pred[te] == ya[te])) if te.size else math.nan)
+
+    record(0)
+    for ep in range(1, n_ep + 1):
+        order = tr[rng.permutation(tr.size)]
+        for s in range(0, order.size, bs):
+            idx = order[s:s + bs]
+            _, grads = mlp_gradients(params, xa[idx], ya[idx], act)
+            step += 1
+            for k, layer in enumerate(params):
+                for j in range(2):
+                    g = grads[k][j]
+                    if optimizer == "sgd":
+                        layer[j] -= lr_ * g
+                        continue
+                    m[k][j] = b1 * m[k][j] + (1 - b1) * g
+                    v[k][j] = b2 * v[k][j] + (1 - b2) * g * g
+                    mh = m[k][j] / (1 - b1**step)
+                    vh = v[k][j] / (1 - b2**step)
+                    layer[j] -= lr_ * mh / (np.sqrt(vh) + eps)
+        if ep in rec:
+            record(ep)
+        if progress and ep % max(1, n_ep // 10) == 0:
+            print(f"train_mlp: epoch {ep}/{n_ep}  loss {losses[-1]:.4f}", file=sys.stderr)
+    return TrainingRun(np.array(out_epochs), activity, np.array(losses), np.array(acc_tr),
+                       np.array(acc_te), tr, act.name, sizes)
