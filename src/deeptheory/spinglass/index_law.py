@@ -29,34 +29,16 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float, broadcast, scalar_or_array
+from ..rmt.laws import semicircle_cdf as _sc_cdf
 
 __all__ = ["semicircle_cdf", "index_fraction", "hessian_radius", "hessian_spectrum_pdf"]
 
 
 def semicircle_cdf(x: Any) -> np.ndarray | float:
-    """F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi, clipped to 0 (x <= -1) and 1 (x >= 1).
-
-    Distribution function of the semicircle law (2/pi) sqrt(1 - t^2) on [-1, 1].  Evaluated as
-    (t - sin t cos t) / pi with t = arccos(-x), by its Taylor series for t < 0.5, so that the
-    left tail F ~ (4 sqrt(2) / (3 pi)) (1 + x)^{3/2} keeps full relative accuracy.
-    """
-    xx = np.clip(as_float("x", x), -1.0, 1.0)
-    # with x = -cos(th): F = (th - sin th cos th) / pi = (th - sin(2 th) / 2) / pi
-    th = np.arccos(-xx)  # in [0, pi]; F = (th - sin(th) cos(th)) / pi
-    out = np.empty_like(th)
-    small = th < 0.5
-    ts = th[small]
-    # th - sin(2 th)/2 = sum_{n>=1} (-1)^{n+1} (2 th)^{2n+1} / (2 (2n+1)!)
-    s2 = (2.0 * ts) ** 2
-    acc = np.zeros_like(ts)
-    term = (2.0 * ts) ** 3 / 12.0  # n = 1: (2 th)^3 / (2 * 3!)
-    for n in range(1, 14):
-        acc += term
-        term = -term * s2 / ((2 * n + 2) * (2 * n + 3))
-    out[small] = acc / np.pi
-    tb = th[~small]
-    out[~small] = (tb - np.sin(tb) * np.cos(tb)) / np.pi
-    return scalar_or_array(out)
+    """F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi, the distribution function of the
+    semicircle (2/pi) sqrt(1 - t^2) on [-1, 1] (variance 1/4): :func:`deeptheory.rmt.laws.
+    semicircle_cdf` with var = 1/4, which keeps full relative accuracy in the left tail."""
+    return _sc_cdf(x, 0.25)
 
 
 def index_fraction(u: Any, p: Any) -> np.ndarray | float:
