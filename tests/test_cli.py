@@ -114,6 +114,9 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["info-plane", "--epochs", "0", "--out", "x.png"],
     ["info-plane", "--activation", "nosuch", "--out", "x.png"],
     ["info-plane", "--activation", "relu", "--out", "no/such/dir/x.png"],
+    ["complexity", "--p", "2", "--out", "x.png"],
+    ["complexity", "--p", "three", "--out", "x.png"],
+    ["complexity", "--max-index", "-1", "--out", "x.png"],
     ["no-such-command"],
     [],
 ])
@@ -180,3 +183,14 @@ def test_info_plane_writes_png_and_arrays(tmp_path, capsys):
     np.testing.assert_array_equal(data["binning_ixt"], pl.ixt)
     np.testing.assert_array_equal(data["loss"], run.loss)
     assert "information plane: activation=tanh" in capsys.readouterr().out
+
+
+def test_complexity_writes_png_and_prints_levels(tmp_path, capsys):
+    from deeptheory import spinglass as sg
+
+    out = tmp_path / "c.png"
+    assert main(["complexity", "--p", "4", "--max-index", "2", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    text = capsys.readouterr().out
+    assert f"E_0 = {float(sg.e_k(4, 0)):.12g}" in text
+    assert f"E_inf = {float(sg.e_inf(4)):.12g}" in text

@@ -79,6 +79,27 @@ def _depth(text: str) -> int:
     return v
 
 
+def _pspin(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 3:
+        raise argparse.ArgumentTypeError(
+            f"must be >= 3 (p = 2 has no exponential complexity), got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
 def _activation(text: str) -> str:
     from .kernels import get_activation
 
@@ -205,6 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--out", type=Path, default=Path("info_plane.png"), metavar="FILE.png",
                     help="output PNG (default: info_plane.png)")
     ip.set_defaults(func=_cmd_info_plane)
+
+    cp = sub.add_parser(
+        "complexity",
+        help="plot the complexity of the spherical p-spin landscape",
+        description="Complexity Theta_p(u) and Theta_{k,p}(u) of critical points of the "
+        "spherical p-spin Hamiltonian (Auffinger, Ben Arous & Cerny 2013; H normalised so "
+        "that E[H(s)H(s')] = N (s.s'/N)^p on |s|^2 = N, energies per site u = H/N), with "
+        "the levels -E_0 (ground state), -E_k and -E_inf; writes a PNG and prints them.",
+    )
+    cp.add_argument("--p", type=_pspin, default=3, metavar="P",
+                    help="interaction order p >= 3 (default: 3)")
+    cp.add_argument("--max-index", type=_nonneg_int, default=5, metavar="K",
+                    help="largest index k drawn (default: 5)")
+    cp.add_argument("--out", type=Path, default=Path("complexity.png"), metavar="FILE.png",
+                    help="output PNG (default: complexity.png)")
+    cp.set_defaults(func=_cmd_complexity)
     return p
 
 
@@ -429,6 +466,33 @@ def _cmd_info_plane(args: argparse.Namespace) -> int:
         f"L{k + 1} ({last.ixt[-1, k]:.3f}, {last.ity[-1, k]:.3f})"
         for k in range(last.ixt.shape[1])))
     print(f"  wrote {out} and {npz} in {elapsed:.1f} s")
+    return 0
+
+
+def _cmd_complexity(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import spinglass as sg
+
+    out = args.out
+    if out.parent != Path("") and not out.parent.is_dir():
+        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    p = args.p
+    ks = list(range(args.max_index + 1))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    sg.plot_complexity(p, ks=ks, ax=ax)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f"spherical {p}-spin (E[H(s)H(s')] = N (s.s'/N)^{p}, u = H/N):")
+    print(f"  E_inf = {_fmt(sg.e_inf(p))}   (total complexity Theta_p(0) = 1/2 ln(p - 1) = "
+          f"{_fmt(sg.theta(0.0, p))})")
+    for k in ks:
+        print(f"  E_{k} = {_fmt(sg.e_k(p, k))}" + ("   (ground state)" if k == 0 else ""))
+    print(f"  wrote {out}")
     return 0
 
 

@@ -46,6 +46,7 @@ from .finite_n import (
     sample_goe,
 )
 from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction, semicircle_cdf
+from .plotting import plot_complexity
 
 __all__ = [
     "MAX_EXACT_N",
@@ -64,6 +65,7 @@ __all__ = [
     "mixed_theta",
     "mixed_theta_density",
     "mixed_total_complexity",
+    "plot_complexity",
     "rate_i1",
     "sample_goe",
     "semicircle_cdf",
