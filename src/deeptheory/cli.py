@@ -69,35 +69,31 @@ def _grid_size(text: str) -> int:
     return v
 
 
-def _depth(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def _int_at_least(lo: int, why: str = "") -> Any:
+    """argparse type: an integer >= lo (``why`` explains the bound in the error)."""
+
+    def conv(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}{why}, got {v}")
+        return v
+
+    return conv
 
 
-def _pspin(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 3:
-        raise argparse.ArgumentTypeError(
-            f"must be >= 3 (p = 2 has no exponential complexity), got {v}")
-    return v
+_depth = _int_at_least(1)
+_pspin = _int_at_least(3, " (p = 2 has no exponential complexity)")
+_nonneg_int = _int_at_least(0)
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+def _out_path(out: Path) -> Path:
+    """The output file, after checking that its directory exists (a usage error if not)."""
+    if out.parent != Path("") and not out.parent.is_dir():
+        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    return out
 
 
 def _activation(text: str) -> str:
@@ -262,9 +258,7 @@ def _cmd_phase_diagram(args: argparse.Namespace) -> int:
 
     if args.sw2_min >= args.sw2_max:
         raise _UsageError(f"--sw2-min ({args.sw2_min}) must be below --sw2-max ({args.sw2_max})")
-    out: Path = args.out
-    if out.parent != Path("") and not out.parent.is_dir():
-        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    out = _out_path(args.out)
     if out.suffix.lower() != ".png":
         raise _UsageError(f"--out must name a .png file, got {str(out)!r}")
 
@@ -372,9 +366,7 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
     from . import rmt
 
     sb2 = args.sigma_b2
-    out = args.out
-    if out.parent != Path("") and not out.parent.is_dir():
-        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    _out_path(args.out)
     if args.sigma_w2 is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -426,9 +418,7 @@ def _cmd_info_plane(args: argparse.Namespace) -> int:
 
     from . import infotheory as it
 
-    out = args.out
-    if out.parent != Path("") and not out.parent.is_dir():
-        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    out = _out_path(args.out)
     if args.seed < 0:
         raise _UsageError(f"--seed must be >= 0, got {args.seed}")
     t0 = time.perf_counter()
@@ -477,9 +467,7 @@ def _cmd_complexity(args: argparse.Namespace) -> int:
 
     from . import spinglass as sg
 
-    out = args.out
-    if out.parent != Path("") and not out.parent.is_dir():
-        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    out = _out_path(args.out)
     p = args.p
     ks = list(range(args.max_index + 1))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))

@@ -264,7 +264,9 @@ def _trust(u):
     return [0.5 * np.abs(ui.imag) + 1e-3 * np.abs(ui) for ui in u]
 
 
-def _result(xs, z, g, norm, what):
+def _check_continuation(z, g, norm, what, stacklevel: int = 4) -> None:
+    """Raise where no level was solved; warn where the last levels failed (the value is
+    then the one at the lowest height reached, see :func:`_continue`)."""
     if np.any(np.isnan(g)):
         raise RuntimeError(
             f"{what}: Newton continuation did not converge at {int(np.isnan(g).sum())} "
@@ -278,8 +280,12 @@ def _result(xs, z, g, norm, what):
             f"continuation stopped at height {z[k].imag:.3g} above the requested one: the "
             f"density there is smoothed at that height",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
+
+
+def _result(xs, z, g, norm, what):
+    _check_continuation(z, g, norm, what)
     return _finish(xs, z, g, np.zeros(z.shape), what)
 
 

@@ -47,7 +47,7 @@ import sympy as sp
 
 from .._validation import as_float, as_int, scalar_or_array
 from ..kernels import get_activation, legendre_rule
-from .free import _power_solve
+from .free import _check_continuation, _power_solve
 from .jacobian import _setup, dphi_moment
 from .numerical import DiscreteLaw, dphi2_law
 
@@ -410,22 +410,8 @@ def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float):
         z, g, norm = _power_solve(
             law.d2, law.L, xp[idx], floor[idx], _general_log_s_w(law), m1, y_top
         )
-        if np.any(np.isnan(g)):
-            raise RuntimeError(
-                f"jacobian_density: Newton continuation did not converge at "
-                f"{int(np.isnan(g).sum())} points; try eps > 0"
-            )
+        _check_continuation(z, g, norm, "jacobian_density")
         dens[idx] = np.maximum(-g.imag / np.pi, 0.0)
-        late = norm >= 1e-8
-        if np.any(late):
-            k = int(np.argmax(late))
-            warnings.warn(
-                f"jacobian_density: at {int(late.sum())} points (far tail, e.g. x = "
-                f"{xp[idx][k]:.3g}) the continuation stopped at height {z[k].imag:.3g} "
-                f"instead of {floor[idx][k]:.3g}: the density there is smoothed at that height",
-                RuntimeWarning,
-                stacklevel=3,
-            )
     out[pos] = dens
     return scalar_or_array(out.reshape(xs.shape))
 
