@@ -22,8 +22,16 @@ Finite N (:mod:`.finite_n`, ABC's exact Kac-Rice/GOE identity): exact
 
 Hessian spectrum and index law (:mod:`.index_law`, Bray & Dean 2007): :func:`index_fraction`,
 :func:`hessian_spectrum_pdf`, :func:`hessian_radius`, :func:`semicircle_cdf`.
+
+Monte Carlo (:mod:`.sample`, compiled tensor kernels in :mod:`deeptheory.kernels.tensor`):
+:func:`sample_hamiltonian`, :func:`energy`, :func:`riemannian_gradient`,
+:func:`riemannian_hessian`, :func:`gradient_descent` (many starts at once),
+:func:`critical_points` (multistart Newton, classified by index).  The neural-network analogy
+(:mod:`.choromanska`, Choromanska et al. 2015): :func:`choromanska_experiment`.
+Figures: :func:`plot_complexity`.
 """
 
+from .choromanska import ChoromanskaResult, choromanska_experiment
 from .complexity import (
     e_0,
     e_inf,
@@ -47,8 +55,30 @@ from .finite_n import (
 )
 from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction, semicircle_cdf
 from .plotting import plot_complexity
+from .sample import (
+    CriticalPoints,
+    GDResult,
+    PSpinHamiltonian,
+    critical_points,
+    energy,
+    gradient_descent,
+    riemannian_gradient,
+    riemannian_hessian,
+    sample_hamiltonian,
+)
 
 __all__ = [
+    "ChoromanskaResult",
+    "CriticalPoints",
+    "GDResult",
+    "PSpinHamiltonian",
+    "choromanska_experiment",
+    "critical_points",
+    "energy",
+    "gradient_descent",
+    "riemannian_gradient",
+    "riemannian_hessian",
+    "sample_hamiltonian",
     "MAX_EXACT_N",
     "MCEstimate",
     "e_0",

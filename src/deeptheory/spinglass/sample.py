@@ -1,0 +1,370 @@
+"""Sampled spherical pure p-spin Hamiltonians: energies, Riemannian derivatives, critical points.
+
+Conventions (as in :mod:`deeptheory.spinglass`): on the sphere |s|^2 = N,
+
+    H_N(s) = N^{-(p-1)/2} sum_{i_1..i_p} J_{i_1..i_p} s_{i_1} ... s_{i_p},   J iid N(0, 1),
+
+summed over all ordered p-tuples, so that E[H_N(s) H_N(s')] = N (s.s'/N)^p.  Energies are per
+site, u = H_N / N; minima sit at negative u (ground state near -E_0(p), threshold -E_inf(p)).
+The Hamiltonian is stored as the *symmetrised* tensor T = N^{-(p-1)/2} Sym(J) (average of J
+over the p! index permutations): H_N(s) = T(s, ..., s) is unchanged, and the derivatives are
+grad H = p T(s, ..., s, .) and Hess H = p (p-1) T(s, ..., s, ., .) (contracting the
+unsymmetrised J would be wrong).
+
+Riemannian quantities, with P = I - s s^T / N the tangent projector:
+
+    grad_R H = P grad H,
+    Hess_R H = P (Hess H) P - (s . grad H / N) P = P (Hess H) P - (p H / N) P,
+
+the Hessian restricted to the (N-1)-dimensional tangent space (the radial direction is a
+spurious zero mode and is dropped).  The index of a critical point is the number of negative
+eigenvalues of that (N-1) x (N-1) matrix.
+
+References: A. Auffinger, G. Ben Arous, J. Cerny, "Random matrices and complexity of spin
+glasses", Comm. Pure Appl. Math. 66 (2013) 165-201; A. Choromanska, M. Henaff, M. Mathieu,
+G. Ben Arous, Y. LeCun, "The loss surfaces of multilayer networks", AISTATS 2015 (gradient
+descent on sampled p-spin models, minima in a narrow band above the ground state).
+Finite-N caveat: for p = 3 and N <= 200 gradient-descent minima sit 0.04-0.18 above -E_inf;
+compare small-N counts with :func:`deeptheory.spinglass.expected_critical_points`.
+
+The compiled loops live in :mod:`deeptheory.kernels.tensor`; this module does not import numba.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_float, as_int
+from ..kernels import tensor as _kt
+from ..kernels.montecarlo import single_thread_blas
+
+__all__ = [
+    "CriticalPoints",
+    "GDResult",
+    "PSpinHamiltonian",
+    "critical_points",
+    "default_step",
+    "energy",
+    "gradient_descent",
+    "riemannian_gradient",
+    "riemannian_hessian",
+    "sample_hamiltonian",
+]
+
+#: largest number of tensor entries N**p that :func:`sample_hamiltonian` will allocate
+MAX_ENTRIES = 2**25
+
+
+@dataclass(frozen=True)
+class PSpinHamiltonian:
+    """A sampled spherical pure p-spin Hamiltonian H_N(s) = T(s, ..., s).
+
+    ``tensor``: the symmetrised, normalised coupling tensor N^{-(p-1)/2} Sym(J), shape (N,)*p,
+    float64, C order.  ``N``, ``p``, ``seed`` as passed to :func:`sample_hamiltonian`.
+    """
+
+    N: int
+    p: int
+    seed: int
+    tensor: np.ndarray
+
+    @property
+    def flat(self) -> np.ndarray:
+        return self.tensor.reshape(-1)
+
+
+def sample_hamiltonian(N: int, p: int, seed: int = 0) -> PSpinHamiltonian:
+    """Sample J iid N(0, 1) (``numpy.random.default_rng(seed)``) and return the Hamiltonian.
+
+    The stored tensor is N^{-(p-1)/2} times the average of J over the p! permutations of its
+    indices, so H_N(s) = N^{-(p-1)/2} sum J_{i1..ip} s_i1..s_ip and E[H(s) H(s')] =
+    N (s.s'/N)^p.  ``N`` >= 2 and ``p`` >= 2 are integers with N**p <= 2**25 (dense storage),
+    ``seed`` >= 0.
+    """
+    n = as_int("N", N, lo=2)
+    pp = as_int("p", p, lo=2)
+    sd = as_int("seed", seed, lo=0)
+    if n**pp > MAX_ENTRIES:
+        raise ValueError(f"N**p = {n}**{pp} exceeds the dense-storage limit {MAX_ENTRIES}; "
+                         "reduce N or p")
+    rng = np.random.default_rng(sd)
+    j = rng.standard_normal((n,) * pp)
+    perms = list(itertools.permutations(range(pp)))
+    t = np.zeros_like(j)
+    for perm in perms:
+        t += j.transpose(perm)
+    t *= 1.0 / (len(perms) * n ** ((pp - 1) / 2.0))
+    return PSpinHamiltonian(n, pp, sd, np.ascontiguousarray(t))
+
+
+def _check_h(h: Any) -> PSpinHamiltonian:
+    if not isinstance(h, PSpinHamiltonian):
+        raise TypeError(f"h must be a PSpinHamiltonian (see sample_hamiltonian), got {type(h)}")
+    return h
+
+
+def _point(h: PSpinHamiltonian, s: Any) -> np.ndarray:
+    a = np.ascontiguousarray(as_float("s", s), dtype=np.float64)
+    if a.shape != (h.N,):
+        raise ValueError(f"s must have shape ({h.N},), got {a.shape}")
+    if not np.any(a):
+        raise ValueError("s must be non-zero")
+    return a
+
+
+def energy(h: PSpinHamiltonian, s: Any) -> float:
+    """H_N(s) = T(s, ..., s) (the total energy, not per site; divide by N for u).
+
+    ``s`` is used as given (not projected onto the sphere |s|^2 = N).
+    """
+    h = _check_h(h)
+    return float(_kt.tensor_value(h.flat, h.N, h.p, _point(h, s)))
+
+
+def _tangent_basis(s: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (N, N-1) of the complement of s (Householder reflector)."""
+    n = s.size
+    e = s / np.linalg.norm(s)
+    v = e.copy()
+    sign = 1.0 if e[0] >= 0 else -1.0
+    v[0] += sign
+    refl = np.eye(n) - 2.0 * np.outer(v, v) / (v @ v)
+    return refl[:, 1:]
+
+
+def riemannian_gradient(h: PSpinHamiltonian, s: Any) -> np.ndarray:
+    """grad_R H = P grad H, P = I - s s^T/|s|^2 (length N, orthogonal to s)."""
+    h = _check_h(h)
+    a = _point(h, s)
+    g = _kt.tensor_grad(h.flat, h.N, h.p, a)
+    return g - (a @ g) / (a @ a) * a
+
+
+def riemannian_hessian(h: PSpinHamiltonian, s: Any, *, eigenvalues: bool = False
+                       ) -> np.ndarray:
+    """Riemannian Hessian of H_N on the sphere through s, as an (N-1) x (N-1) matrix.
+
+        Hess_R = Q^T (Hess H) Q - (s . grad H / |s|^2) I,
+
+    with Q an orthonormal basis of the tangent space (columns orthogonal to s); on |s|^2 = N
+    this is P (Hess H) P - (p H / N) P restricted to the tangent space.  The matrix depends on
+    the (arbitrary, deterministic) choice of Q; its eigenvalues do not.  ``eigenvalues=True``
+    returns the ascending eigenvalues instead.  The index of a critical point is the number of
+    negative eigenvalues.
+    """
+    h = _check_h(h)
+    a = _point(h, s)
+    g = _kt.tensor_grad(h.flat, h.N, h.p, a)
+    hess = _kt.tensor_hess(h.flat, h.N, h.p, a)
+    q = _tangent_basis(a)
+    m = q.T @ hess @ q - (a @ g) / (a @ a) * np.eye(h.N - 1)
+    m = 0.5 * (m + m.T)
+    return np.linalg.eigvalsh(m) if eigenvalues else m
+
+
+def default_step(p: int) -> float:
+    """Default gradient-descent step 1 / (p + 2 sqrt(p (p-1))).
+
+    The Riemannian Hessian spectrum at energy u is a semicircle of radius 2 sqrt(p(p-1))
+    centred at -p u, so with |u| <~ 2 the step is below 2 / (largest eigenvalue).
+    """
+    return 1.0 / (p + 2.0 * math.sqrt(p * (p - 1.0)))
+
+
+@dataclass(frozen=True)
+class GDResult:
+    """Result of :func:`gradient_descent` (one entry per start).
+
+    ``u``: energies per site H_N/N of the final points; ``points`` (n_starts, N) on |s|^2 = N;
+    ``grad_norm``: final Riemannian gradient norm |grad_R H_N|; ``n_iter``: steps taken;
+    ``converged``: grad_norm < tol.
+    """
+
+    u: np.ndarray
+    points: np.ndarray
+    grad_norm: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+
+
+def _random_sphere(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    x = rng.standard_normal((m, n))
+    return x * (math.sqrt(n) / np.linalg.norm(x, axis=1))[:, None]
+
+
+def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
+                     step: float | None = None, tol: float = 1e-6, max_iter: int = 20000,
+                     starts: Any = None, chunk: int | None = None) -> GDResult:
+    """Projected gradient descent of H_N on |s|^2 = N from ``n_starts`` uniform random starts.
+
+        s <- sqrt(N) (s - step grad_R H) / |s - step grad_R H|,
+
+    stopped when |grad_R H| < ``tol`` or after ``max_iter`` steps (compiled, parallel over
+    chunks of ``chunk`` starts, default min(64, n_starts / cpu count) rounded up;
+    :func:`deeptheory.kernels.tensor.sphere_gd_batch`; a start's trajectory does not depend on
+    the chunking beyond the last bits of a BLAS product).  Starts are
+    drawn with ``numpy.random.default_rng(seed)`` unless ``starts`` (n_starts, N) is given (then
+    rescaled onto the sphere).  ``step`` defaults to :func:`default_step`.  Returns
+    :class:`GDResult` with energies per site u = H_N / N (minima at negative u).
+    """
+    h = _check_h(h)
+    ns = as_int("n_starts", n_starts, lo=1)
+    sd = as_int("seed", seed, lo=0)
+    st = default_step(h.p) if step is None else float(as_float("step", step, lo=0.0))
+    if st <= 0:
+        raise ValueError(f"step must be > 0, got {step!r}")
+    tl = float(as_float("tol", tol, lo=0.0))
+    mi = as_int("max_iter", max_iter, lo=0)
+    if chunk is None:
+        ch = min(64, max(1, -(-ns // (os.cpu_count() or 1))))
+    else:
+        ch = as_int("chunk", chunk, lo=1)
+    if starts is None:
+        s = _random_sphere(np.random.default_rng(sd), ns, h.N)
+    else:
+        s = np.array(as_float("starts", starts), dtype=np.float64)
+        if s.shape != (ns, h.N):
+            raise ValueError(f"starts must have shape ({ns}, {h.N}), got {s.shape}")
+        nrm = np.linalg.norm(s, axis=1)
+        if np.any(nrm == 0):
+            raise ValueError("starts must be non-zero rows")
+        s = s * (math.sqrt(h.N) / nrm)[:, None]
+    s = np.ascontiguousarray(s)
+    e = np.empty(ns)
+    gn = np.empty(ns)
+    it = np.empty(ns, dtype=np.int64)
+    t2 = h.tensor.reshape(h.N ** (h.p - 1), h.N)
+    with single_thread_blas():
+        _kt.sphere_gd_batch(t2, h.N, h.p, s, float(h.N), st, tl, mi, ch, e, gn, it)
+    return GDResult(u=e / h.N, points=s, grad_norm=gn, n_iter=it, converged=gn < tl)
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    """Distinct critical points found by :func:`critical_points`.
+
+    ``points`` (K, N) on |s|^2 = N, sorted by energy; ``u`` energies per site; ``index`` number
+    of negative Riemannian Hessian eigenvalues; ``grad_norm`` final |grad_R H_N|;
+    ``n_converged`` number of Newton runs that converged (before deduplication).
+    """
+
+    points: np.ndarray
+    u: np.ndarray
+    index: np.ndarray
+    grad_norm: np.ndarray
+    n_converged: int
+
+    def counts(self) -> np.ndarray:
+        """Number of critical points of each index k = 0..N-1 (length N)."""
+        return np.bincount(self.index, minlength=self.points.shape[1])
+
+
+def _batch_derivs(t: np.ndarray, n: int, p: int, s: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched (B, n) values T(s..s), gradients and Hessians (numpy, for small n)."""
+    b = s.shape[0]
+    if p == 2:
+        w = np.broadcast_to(t.reshape(1, n * n), (b, n * n))
+    else:
+        w = (t.reshape(-1, n) @ s.T).T  # (B, n**(p-1)): one contraction
+        for _ in range(p - 3):
+            w = np.einsum("bak,bk->ba", w.reshape(b, -1, n), s)
+    # w = T(s..s, ., .) after p-2 contractions
+    hess = p * (p - 1) * w.reshape(b, n, n)
+    g = np.einsum("bij,bj->bi", hess, s) / (p - 1)
+    val = np.einsum("bi,bi->b", g, s) / p
+    return val, g, hess
+
+
+def _batch_tangent(s: np.ndarray) -> np.ndarray:
+    """(B, n, n-1) orthonormal tangent bases (Householder)."""
+    b, n = s.shape
+    e = s / np.linalg.norm(s, axis=1)[:, None]
+    v = e.copy()
+    v[:, 0] += np.where(e[:, 0] >= 0, 1.0, -1.0)
+    refl = np.eye(n)[None] - 2.0 * v[:, :, None] * v[:, None, :] / np.sum(v * v, 1)[:, None, None]
+    return refl[:, :, 1:]
+
+
+def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_step: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched Newton on the sphere: returns points, gradient norms, Riemannian Hessians."""
+    n, p = h.N, h.p
+    t = h.tensor
+    eye = np.eye(n - 1)
+    for _ in range(max_iter + 1):
+        val, g, hess = _batch_derivs(t, n, p, s)
+        q = _batch_tangent(s)
+        gt = np.einsum("bia,bi->ba", q, g)
+        gn = np.linalg.norm(gt, axis=1)
+        hr = np.einsum("bia,bij,bjc->bac", q, hess, q) - (p * val / n)[:, None, None] * eye
+        todo = gn >= tol
+        if not np.any(todo):
+            break
+        try:
+            x = -np.linalg.solve(hr[todo], gt[todo][:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            x = -np.stack([np.linalg.lstsq(m, r, rcond=None)[0]
+                           for m, r in zip(hr[todo], gt[todo], strict=True)])
+        step = np.einsum("bia,ba->bi", q[todo], x)
+        sn = np.linalg.norm(step, axis=1)
+        step *= np.minimum(1.0, max_step / np.maximum(sn, 1e-300))[:, None]
+        y = s[todo] + step
+        s = s.copy()
+        s[todo] = y * (math.sqrt(n) / np.linalg.norm(y, axis=1))[:, None]
+    return s, gn, hr
+
+
+def critical_points(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
+                    use_gd: bool = False, tol: float = 1e-10, max_newton: int = 60,
+                    dedup_tol: float = 1e-6, progress: bool = False) -> CriticalPoints:
+    """Critical points of H_N on |s|^2 = N by multistart Newton on the sphere.
+
+    ``n_starts`` uniform random starts (``numpy.random.default_rng(seed)``; with ``use_gd``
+    they are first run through :func:`gradient_descent`, which finds minima only) are refined by
+    Riemannian Newton steps (tangent solve Hess_R x = -grad_R, step length capped at 0.3
+    sqrt(N), retraction s <- sqrt(N) s/|s|) until |grad_R H_N| < ``tol``.  Since
+    H_N(-s) = (-1)^p H_N(s), the antipode of every critical point is one too and is added.
+    Points closer than ``dedup_tol`` sqrt(N) are merged (distinct points of the sphere are
+    counted, so s and -s count twice for every p, as in ABC's counts).  The index is the number
+    of negative eigenvalues of the tangent Hessian.  Batched numpy: meant for small N (<~ 20).
+    Multistart search can miss critical points with small basins; more starts find more.
+    """
+    h = _check_h(h)
+    ns = as_int("n_starts", n_starts, lo=1)
+    sd = as_int("seed", seed, lo=0)
+    tl = float(as_float("tol", tol, lo=0.0))
+    mi = as_int("max_newton", max_newton, lo=1)
+    dt = float(as_float("dedup_tol", dedup_tol, lo=0.0))
+    n = h.N
+    rng = np.random.default_rng(sd)
+    s0 = _random_sphere(rng, ns, n)
+    if use_gd:
+        s0 = gradient_descent(h, ns, sd, starts=s0, tol=1e-4, max_iter=2000).points
+    s, gn, _ = _newton(h, s0, tl, mi, 0.3 * math.sqrt(n))
+    ok = np.isfinite(gn) & (gn < tl)
+    if progress:
+        print(f"critical_points: {int(ok.sum())}/{ns} Newton runs converged")
+    found = s[ok]
+    cand = np.concatenate([found, -found]) if found.size else np.empty((0, n))
+    keep: list[np.ndarray] = []
+    for x in cand:
+        if not any(np.linalg.norm(x - y) < dt * math.sqrt(n) for y in keep):
+            keep.append(x)
+    if not keep:
+        z = np.empty((0, n))
+        return CriticalPoints(z, np.empty(0), np.empty(0, dtype=int), np.empty(0), 0)
+    pts = np.array(keep)
+    # one more Newton sweep on the antipodes etc. to report exact gradient norms / Hessians
+    pts, gn, hr = _newton(h, pts, tl, 3, 0.3 * math.sqrt(n))
+    val, _, _ = _batch_derivs(h.tensor, n, h.p, pts)
+    idx = np.array([int(np.sum(np.linalg.eigvalsh(0.5 * (m + m.T)) < 0)) for m in hr])
+    order = np.argsort(val)
+    return CriticalPoints(points=pts[order], u=val[order] / n, index=idx[order],
+                          grad_norm=gn[order], n_converged=int(ok.sum()))
