@@ -43,25 +43,24 @@ def contract(t, n, s, m):  # pragma: no cover - compiled
     """
     if m == 0:
         return t.copy()
-    length = t.size // n
-    cur = np.empty(length)
-    for a in range(length):  # first contraction straight from t (no copy of the tensor)
+    cur = _contract_last(t, n, s)  # first contraction straight from t (no copy)
+    for _ in range(m - 1):
+        cur = _contract_last(cur, n, s)
+    return cur
+
+
+@njit(cache=True)
+def _contract_last(cur, n, s):  # pragma: no cover - compiled
+    """Contract the last index of the flat array ``cur`` (length L n) with s: length L."""
+    length = cur.size // n
+    nxt = np.empty(length)
+    for a in range(length):
         acc = 0.0
         base = a * n
         for k in range(n):
-            acc += t[base + k] * s[k]
-        cur[a] = acc
-    for _ in range(m - 1):
-        length //= n
-        nxt = np.empty(length)
-        for a in range(length):
-            acc = 0.0
-            base = a * n
-            for k in range(n):
-                acc += cur[base + k] * s[k]
-            nxt[a] = acc
-        cur = nxt
-    return cur
+            acc += cur[base + k] * s[k]
+        nxt[a] = acc
+    return nxt
 
 
 @njit(cache=True)
@@ -89,17 +88,8 @@ def _chunk_grads(t2, n, p, s, v):  # pragma: no cover - compiled
     w = np.dot(s, t2.T)  # (m, n**(p-1)): first contraction for the whole chunk
     for b in range(m):
         cur = w[b]
-        length = cur.size
         for _ in range(p - 2):
-            length //= n
-            nxt = np.empty(length)
-            for a in range(length):
-                acc = 0.0
-                base = a * n
-                for k in range(n):
-                    acc += cur[base + k] * s[b, k]
-                nxt[a] = acc
-            cur = nxt
+            cur = _contract_last(cur, n, s[b])
         for i in range(n):
             v[b, i] = cur[i]
 
