@@ -17,12 +17,11 @@ Figures:
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 from pathlib import Path
 
 import matplotlib
+from _figures import run  # docs/_figures.py (the script's own folder)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -146,14 +145,7 @@ def fig_plane(quick: bool) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
-    for f in (fig_estimators, fig_bottleneck, fig_plane):
-        t = time.perf_counter()
-        f(args.quick)
-        print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+    run(__doc__, OUT, (fig_estimators, fig_bottleneck, fig_plane))
 
 
 if __name__ == "__main__":

@@ -18,13 +18,12 @@ Figures:
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 import warnings
 from pathlib import Path
 
 import matplotlib
+from _figures import run  # docs/_figures.py (the script's own folder)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -140,14 +139,7 @@ def fig_max_singular_value(quick: bool) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
-    for f in (fig_free_checks, fig_jacobian_grid, fig_max_singular_value):
-        t = time.perf_counter()
-        f(args.quick)
-        print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+    run(__doc__, OUT, (fig_free_checks, fig_jacobian_grid, fig_max_singular_value))
 
 
 if __name__ == "__main__":

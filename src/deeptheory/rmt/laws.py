@@ -182,12 +182,19 @@ def semicircle_r(w: Any, var: Any = 1.0) -> np.ndarray | complex | float:
 # --------------------------------------------------------------------------- Marchenko-Pastur
 
 
-def marchenko_pastur_support(ratio: Any, var: Any = 1.0) -> tuple[Any, Any]:
-    """Edges ``(a, b) = s^2 (1 -+ sqrt c)^2`` of the continuous part (Marchenko & Pastur 1967)."""
+def _mp_args(pt: np.ndarray, ratio: Any, var: Any):
+    """Validate and broadcast (point, ratio c, var s^2); return them with the edges a, b."""
     c = _positive("ratio", ratio)
     v = _positive("var", var)
+    pt, c, v = np.broadcast_arrays(pt, c, v)
     r = np.sqrt(c)
-    return scalar_or_array(v * (1.0 - r) ** 2), scalar_or_array(v * (1.0 + r) ** 2)
+    return pt, c, v, v * (1.0 - r) ** 2, v * (1.0 + r) ** 2
+
+
+def marchenko_pastur_support(ratio: Any, var: Any = 1.0) -> tuple[Any, Any]:
+    """Edges ``(a, b) = s^2 (1 -+ sqrt c)^2`` of the continuous part (Marchenko & Pastur 1967)."""
+    _, _, _, a, b = _mp_args(np.zeros(()), ratio, var)
+    return scalar_or_array(a), scalar_or_array(b)
 
 
 def marchenko_pastur_pdf(x: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | float:
@@ -204,12 +211,7 @@ def marchenko_pastur_pdf(x: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | flo
     ``c = 1`` the density diverges like ``x^{-1/2}`` at ``0``; ``inf`` is returned at ``x = 0``.
     """
     x = as_float("x", x)
-    c = _positive("ratio", ratio)
-    v = _positive("var", var)
-    x, c, v = np.broadcast_arrays(x, c, v)
-    r = np.sqrt(c)
-    a = v * (1.0 - r) ** 2
-    b = v * (1.0 + r) ** 2
+    x, c, v, a, b = _mp_args(x, ratio, var)
     inside = (x > a) & (x < b)
     xs = np.where(inside, x, 1.0)
     q = np.clip((b - xs) * (xs - a), 0.0, None)
@@ -227,12 +229,7 @@ def marchenko_pastur_cdf(x: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | flo
     (an antiderivative of ``sqrt((b - t)(t - a)) / t``, checked by differentiation).
     """
     x = as_float("x", x)
-    c = _positive("ratio", ratio)
-    v = _positive("var", var)
-    x, c, v = np.broadcast_arrays(x, c, v)
-    r = np.sqrt(c)
-    a = v * (1.0 - r) ** 2
-    b = v * (1.0 + r) ** 2
+    x, c, v, a, b = _mp_args(x, ratio, var)
     xc = np.clip(x, a, b)
     xs = np.where(xc > 0, xc, 1.0)  # only x = a = 0 (c = 1) hits the guard; there sqrt(ab) = 0
     q = np.clip((b - xc) * (xc - a), 0.0, None)
@@ -277,12 +274,7 @@ def marchenko_pastur_stieltjes(z: Any, ratio: Any, var: Any = 1.0) -> np.ndarray
     ValueError for real ``z`` in ``[a, b]`` or at ``z = 0`` when ``c >= 1``.
     """
     z = _as_complex("z", z)
-    c = _positive("ratio", ratio)
-    v = _positive("var", var)
-    z, c, v = np.broadcast_arrays(z, c, v)
-    r = np.sqrt(c)
-    a = v * (1.0 - r) ** 2
-    b = v * (1.0 + r) ** 2
+    z, c, v, a, b = _mp_args(z, ratio, var)
     real = z.imag == 0
     on = real & (((z.real >= a) & (z.real <= b)) | ((z.real == 0) & (c >= 1)))
     if np.any(on):
