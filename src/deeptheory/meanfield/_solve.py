@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-
-class ConvergenceError(RuntimeError):
-    """An iteration stopped at its cap before reaching its tolerance."""
+from .._api import ConvergenceError, check_on_fail  # noqa: F401  (re-exported)
 
 
 def bracketed_newton(
@@ -95,9 +93,3 @@ def report(converged: np.ndarray, what: str, maxiter: int, on_fail: str,
     if on_fail == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
-
-
-def check_on_fail(on_fail: str) -> str:
-    if on_fail not in ("raise", "warn", "ignore"):
-        raise ValueError(f"on_fail must be 'raise', 'warn' or 'ignore', got {on_fail!r}")
-    return on_fail

@@ -44,12 +44,12 @@ result for any thread count.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._api import Estimate
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
 from ..kernels.montecarlo import MAX_SEED, NetworkSample, propagate_batch, sample_network
@@ -74,38 +74,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class MCEstimate:
-    """Monte Carlo estimate: ``mean`` and ``stderr`` (= std(ddof=1) / sqrt(n_trials)).
-
-    ``samples`` holds the per-trial values (trials on axis 0).  Unpacks as
-    ``mean, stderr = estimate``.
-    """
-
-    mean: np.ndarray | float
-    stderr: np.ndarray | float
-    n_trials: int
-    samples: np.ndarray = field(repr=False)
-
-    def __iter__(self) -> Iterator[np.ndarray | float]:
-        yield self.mean
-        yield self.stderr
-
-    def zscore(self, value: Any) -> np.ndarray | float:
-        """(mean - value) / stderr: how many standard errors ``value`` lies from the mean."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (np.asarray(self.mean) - np.asarray(value, dtype=float)) / np.asarray(self.stderr)
-        return z if z.ndim else float(z)
+#: The one estimate type of the package (value, stderr, n); kept under its old name here.
+MCEstimate = Estimate
 
 
-def _estimate(samples: np.ndarray) -> MCEstimate:
-    s = np.asarray(samples, dtype=float)
-    n = s.shape[0]
-    mean = s.mean(axis=0)
-    se = s.std(axis=0, ddof=1) / np.sqrt(n)
-    if mean.ndim == 0:
-        mean, se = float(mean), float(se)
-    return MCEstimate(mean=mean, stderr=se, n_trials=n, samples=s)
+def _estimate(samples: np.ndarray) -> Estimate:
+    return Estimate.from_samples(samples)
 
 
 @dataclass(frozen=True)
