@@ -1,18 +1,32 @@
-"""Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield`` and
-``deeptheory jacobian-spectrum``.
+"""Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield``,
+``deeptheory jacobian-spectrum``, ``deeptheory info-plane`` and ``deeptheory complexity``.
 
-The first two use the mean-field library (:mod:`deeptheory.meanfield`), the third the
-random-matrix library (:mod:`deeptheory.rmt`); variances are variances (sigma_w^2,
-sigma_b^2), not standard deviations.
+``phase-diagram`` and ``meanfield`` use the mean-field library
+(:mod:`deeptheory.meanfield`), ``jacobian-spectrum`` the random-matrix library
+(:mod:`deeptheory.rmt`), ``info-plane`` the information-theory library
+(:mod:`deeptheory.infotheory`) and ``complexity`` the spin-glass library
+(:mod:`deeptheory.spinglass`); variances are variances (sigma_w^2, sigma_b^2),
+not standard deviations.  ``deeptheory --version`` prints the version.
 
-Bad input (unknown activation, negative variance, ...) prints one line to
-stderr and exits with status 2; no traceback.
+Every argument is checked before any computation starts: bad input (unknown
+activation or an expression that does not parse, a variance outside
+[0, :data:`VARIANCE_MAX`], a negative seed, an output file whose extension
+matplotlib cannot write or whose directory is missing or not writable, ...)
+prints one line to stderr and exits with status 2; no traceback.
+
+Long runs: each figure subcommand estimates its run time up front from the
+measured costs in :data:`COSTS` and refuses (status 2, with the estimate) when
+it exceeds :data:`MAX_SECONDS` unless ``--force`` is given; runs estimated
+above :data:`PROGRESS_SECONDS` print progress lines to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import os
+import re
 import sys
 import time
 import warnings
@@ -20,12 +34,49 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "MAX_SECONDS", "PROGRESS_SECONDS", "VARIANCE_MAX", "COSTS"]
 
 PROG = "deeptheory"
 
 #: PhaseDiagram fields that ``phase-diagram --quantity`` can plot
 QUANTITIES = ("xi_c", "xi_q", "q_star", "chi1", "chi2", "c_star", "chi_c")
+
+#: largest variance (sigma_w2, sigma_b2, --sw2-max, --sb2-max) the command line accepts;
+#: far beyond every critical line of the built-in activations (all O(1)), and inside the
+#: range where the fixed-point solvers run without overflow
+VARIANCE_MAX = 1e4
+
+#: a run estimated to take longer than this (seconds) is refused unless ``--force``
+MAX_SECONDS = 600.0
+
+#: a run estimated to take longer than this (seconds) prints progress lines to stderr
+PROGRESS_SECONDS = 5.0
+
+#: Measured costs behind the run-time estimates, in CPU seconds of one core
+#: (``time.process_time``; 2-core x86-64 VM, Python 3.11, numpy 2.4, measured on the
+#: 2026-11 tree while other jobs loaded the machine, so upper-side on an idle one).
+#: phase-diagram: per grid point and per sigma_b2 row (the critical line) by activation,
+#: from ``mf.phase_diagram`` on 16 x 16, 32 x 32 and 64 x 64 grids (tanh: 9.6 s at 64 x 64,
+#: 36 s for the whole default 100 x 100 command;
+#: ``"*"``: any other activation, user expressions included, at the cost of gelu, the
+#: slowest built-in measured: 9.5 s at 16 x 16).  jacobian-spectrum: the theory part
+#: (density of J J^T on 400 points, largest singular value at 12 depths) fixed + per
+#: layer (tanh: 19 s at depth 32, 43 s at depth 320), the sampled networks per
+#: width^3 x depth x trial (0.6-0.7e-9 s measured at width 300, depth 16).  info-plane:
+#: per training epoch (2000 epochs in 28 s) and per KDE record.  complexity: fixed + per
+#: index curve (the legend dominates: 4.7 s for 201 curves, 24 s for 1001).
+COSTS: dict[str, Any] = {
+    "phase_point": {"linear": 2e-6, "relu": 2e-6, "erf": 1e-5, "sigmoid": 3e-4,
+                    "tanh": 3e-3, "hard_tanh": 5e-3, "*": 4e-2},
+    "phase_row": {"linear": 1e-4, "relu": 1e-4, "erf": 1e-3, "*": 2.5e-2},
+    "jacobian_fixed": 15.0,
+    "jacobian_layer": 0.1,
+    "jacobian_sample": 1e-9,
+    "info_epoch": 1.5e-2,
+    "info_kde_record": 3.0,
+    "complexity_fixed": 0.3,
+    "complexity_index": 0.025,
+}
 
 
 class _UsageError(Exception):
@@ -42,67 +93,87 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------- argument types
 
 
-def _nonneg_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite variance >= 0, got {text}")
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _nonneg_float(text: str) -> float:
+    """A variance in [0, VARIANCE_MAX]."""
+    v = _number(text)
+    if not 0 <= v <= VARIANCE_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be a variance in [0, {VARIANCE_MAX:g}], got {text}")
     return v
 
 
 def _pos_float(text: str) -> float:
-    v = _nonneg_float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    """A variance in (0, VARIANCE_MAX]."""
+    v = _number(text)
+    if not 0 < v <= VARIANCE_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be a variance in (0, {VARIANCE_MAX:g}], got {text}")
     return v
 
 
-def _grid_size(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2, got {v}")
-    return v
-
-
-def _int_at_least(lo: int, why: str = "") -> Any:
-    """argparse type: an integer >= lo (``why`` explains the bound in the error)."""
+def _int_in(lo: int, hi: int | None = None, why: str = "", hi_text: str = "") -> Any:
+    """argparse type: an integer in [lo, hi] (``why`` explains the bound in the error,
+    ``hi_text`` writes hi)."""
 
     def conv(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}{why}, got {v}")
+        if v < lo or (hi is not None and v > hi):
+            rng = f">= {lo}" if hi is None else f"in [{lo}, {hi_text or hi}]"
+            raise argparse.ArgumentTypeError(f"must be an integer {rng}{why}, got {v}")
         return v
 
     return conv
 
 
-_depth = _int_at_least(1)
-_pspin = _int_at_least(3, " (p = 2 has no exponential complexity)")
-_nonneg_int = _int_at_least(0)
+_grid_size = _int_in(2)
+_depth = _int_in(1)
+_pspin = _int_in(3, None, " (p = 2 has no exponential complexity)")
+_nonneg_int = _int_in(0)
+_seed = _int_in(0, 2**63 - 1, hi_text="2^63 - 1")
+_dpi = _int_in(10, 1000)
+_width = _int_in(2)
+_records = _int_in(2, 1000)
 
-
-def _out_path(out: Path) -> Path:
-    """The output file, after checking that its directory exists (a usage error if not)."""
-    if out.parent != Path("") and not out.parent.is_dir():
-        raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
-    return out
+#: a plain name (not an expression): ``--activation nosuch`` is an unknown name
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _activation(text: str) -> str:
-    from .kernels import get_activation
+    """A registered activation name, or an expression in x (registered on the fly)."""
+    from .kernels import get_activation, register_activation
 
     try:
         return get_activation(text).name
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        if _NAME.match(text.strip()) and text.strip() != "x":
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    name = "".join(text.split())  # the expression, without blanks, is its registered name
+    try:
+        return get_activation(name).name
+    except (ValueError, TypeError):
+        pass
+    try:
+        return register_activation(name, text).name
+    except Exception as exc:  # sympy raises several types; all mean "bad expression"
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "does not parse" in msg:
+            msg = "it does not parse"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a known activation nor a usable expression in x: {msg}"
+        ) from None
 
 
 def _activation_names() -> str:
@@ -111,12 +182,87 @@ def _activation_names() -> str:
     return ", ".join(list_activations())
 
 
+def _figure_types() -> dict[str, str]:
+    """Extensions matplotlib's savefig can write (without importing pyplot)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def _check_out(out: Path, opt: str = "--out") -> Path:
+    """The output figure file: an extension savefig writes, an existing writable directory."""
+    types = _figure_types()
+    ext = out.suffix.lower().lstrip(".")
+    if ext not in types:
+        got = f"'.{ext}'" if ext else "no extension"
+        raise _UsageError(f"{opt}: {str(out)!r} has {got}; matplotlib writes "
+                          f"{', '.join('.' + t for t in sorted(types))}")
+    if out.is_dir():
+        raise _UsageError(f"{opt}: {str(out)!r} is a directory")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise _UsageError(f"{opt}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _UsageError(f"{opt}: directory {str(parent)!r} is not writable")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise _UsageError(f"{opt}: {str(out)!r} exists and is not writable")
+    return out
+
+
+def _duration(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def _guard(args: argparse.Namespace, seconds: float, what: str, hint: str) -> None:
+    """Refuse a run estimated above MAX_SECONDS unless --force (a usage error)."""
+    if seconds > MAX_SECONDS and not getattr(args, "force", False):
+        raise _UsageError(
+            f"{what}: estimated {_duration(seconds)} of CPU time, above the "
+            f"{_duration(MAX_SECONDS)} "
+            f"limit; {hint}, or pass --force to run it anyway")
+
+
+class _Progress:
+    """One stderr line per chunk: done/total, elapsed and remaining time."""
+
+    def __init__(self, command: str, total: int, unit: str, enabled: bool) -> None:
+        self.command, self.total, self.unit, self.enabled = command, total, unit, enabled
+        self.t0 = time.perf_counter()
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            print(f"{PROG} {self.command}: {text}", file=sys.stderr, flush=True)
+
+    def update(self, done: int, label: str = "") -> None:
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.t0
+        what = f" ({label})" if label else ""
+        if done >= self.total:
+            tail = f"{_duration(el)} elapsed"
+        else:
+            tail = f"{_duration(el)} elapsed, ~{_duration(el * (self.total - done) / done)} left"
+        self.note(f"{done}/{self.total} {self.unit}{what} ({100 * done / self.total:.0f}%), "
+                  + tail)
+
+
 # ---------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for the ``deeptheory`` command (used by :func:`main`)."""
+    from . import __version__
+
     acts = _activation_names()
+    act_help = (f"activation function phi (default: tanh): one of {acts}, or an expression "
+                "in x such as 'tanh(x)+0.1*x' (registered under that name)")
+    force_help = (f"run even when the estimated time exceeds the {MAX_SECONDS:.0f} s limit")
     p = _Parser(
         prog=PROG,
         description="Theory-first numerics for deep networks. Mean-field signal propagation "
@@ -124,25 +270,27 @@ def build_parser() -> argparse.ArgumentParser:
         "biases b_i ~ N(0, sigma_b2): sigma_w2 and sigma_b2 are VARIANCES.",
         epilog="Run 'deeptheory SUBCOMMAND --help' for the options of each subcommand.",
     )
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
 
     pd = sub.add_parser(
         "phase-diagram",
-        help="compute a (sigma_w2, sigma_b2) phase diagram and write it as a PNG",
+        help="compute a (sigma_w2, sigma_b2) phase diagram and write it as a figure",
         description="Compute the mean-field phase diagram on an N x N grid (sigma_w2 in "
         "[sw2-min, sw2-max], sigma_b2 in [0, sb2-max]) and write a heat map of one quantity "
         "with the order-to-chaos line chi_1 = 1 drawn on top.",
     )
-    pd.add_argument("--activation", type=_activation, default="tanh",
-                    help=f"activation function phi (default: tanh); one of: {acts}")
+    pd.add_argument("--activation", type=_activation, default="tanh", help=act_help)
     pd.add_argument("--grid", type=_grid_size, default=100, metavar="N",
                     help="number of grid points along each axis, >= 2 (default: 100)")
     pd.add_argument("--out", type=Path, default=Path("phase_diagram.png"), metavar="FILE.png",
-                    help="output PNG file; its directory must exist (default: phase_diagram.png)")
+                    help="output figure (.png, .pdf, .svg, ...); its directory must exist "
+                    "(default: phase_diagram.png)")
     pd.add_argument("--sw2-min", type=_pos_float, default=0.05, metavar="X",
                     help="smallest weight variance sigma_w2 on the grid, > 0 (default: 0.05)")
     pd.add_argument("--sw2-max", type=_pos_float, default=4.0, metavar="X",
-                    help="largest weight variance sigma_w2 on the grid (default: 4)")
+                    help=f"largest weight variance sigma_w2 on the grid, <= {VARIANCE_MAX:g} "
+                    "(default: 4)")
     pd.add_argument("--sb2-max", type=_pos_float, default=2.0, metavar="Y",
                     help="largest bias variance sigma_b2 on the grid; the grid starts at 0 "
                     "(default: 2)")
@@ -150,8 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="quantity shown as the heat map: xi_c (correlation depth scale), "
                     "xi_q (length depth scale), q_star, chi1, chi2 (smooth phi only), c_star, "
                     "chi_c (default: xi_c)")
-    pd.add_argument("--dpi", type=_grid_size, default=100, help="PNG resolution (default: 100)")
-    pd.set_defaults(func=_cmd_phase_diagram)
+    pd.add_argument("--dpi", type=_dpi, default=100,
+                    help="resolution of raster output, 10 to 1000 (default: 100)")
+    pd.add_argument("--force", action="store_true", help=force_help)
+    pd.set_defaults(func=_cmd_phase_diagram, check=_check_phase_diagram)
 
     mfp = sub.add_parser(
         "meanfield",
@@ -160,13 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the phase (ordered: chi_1 < 1; chaotic: chi_1 > 1) and the critical sigma_w2 "
         "(chi_1 = 1) at the given sigma_b2.",
     )
-    mfp.add_argument("--activation", type=_activation, default="tanh",
-                     help=f"activation function phi (default: tanh); one of: {acts}")
+    mfp.add_argument("--activation", type=_activation, default="tanh", help=act_help)
     mfp.add_argument("--sigma-w2", type=_nonneg_float, required=True, metavar="X",
-                     help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w2 / N)), >= 0")
+                     help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w2 / N)), in "
+                     f"[0, {VARIANCE_MAX:g}]")
     mfp.add_argument("--sigma-b2", type=_nonneg_float, required=True, metavar="Y",
-                     help="bias variance sigma_b^2 (b_i ~ N(0, sigma_b2)), >= 0")
-    mfp.set_defaults(func=_cmd_meanfield)
+                     help="bias variance sigma_b^2 (b_i ~ N(0, sigma_b2)), in "
+                     f"[0, {VARIANCE_MAX:g}]")
+    mfp.set_defaults(func=_cmd_meanfield, check=_check_meanfield)
 
     js = sub.add_parser(
         "jacobian-spectrum",
@@ -174,54 +325,59 @@ def build_parser() -> argparse.ArgumentParser:
         description="Limiting eigenvalue density of J J^T (free probability: Pennington, "
         "Schoenholz & Ganguli 2017, 2018) at the fixed point q*, against the eigenvalues of "
         "sampled networks, and the largest singular value against depth for Gaussian and "
-        "orthogonal weights; written as a PNG. By default sigma_w2 is on the critical line "
-        "chi_1 = 1 at the given sigma_b2.",
+        "orthogonal weights; written as a figure. By default sigma_w2 is on the critical "
+        "line chi_1 = 1 at the given sigma_b2.",
     )
-    js.add_argument("--activation", type=_activation, default="tanh",
-                    help=f"activation function phi (default: tanh); one of: {acts}")
-    js.add_argument("--weights", choices=("gaussian", "orthogonal"), default="orthogonal",
+    js.add_argument("--activation", type=_activation, default="tanh", help=act_help)
+    js.add_argument("--weights", choices=("gaussian", "orthogonal"), default="gaussian",
                     help="weight ensemble: Gaussian N(0, sigma_w2/N) or sigma_w times a Haar "
-                    "orthogonal matrix (default: orthogonal)")
+                    "orthogonal matrix (default: gaussian, as in the library)")
     js.add_argument("--depth", type=_depth, default=32, metavar="L",
                     help="number of layers L >= 1 (default: 32)")
-    js.add_argument("--sigma-w2", type=_nonneg_float, default=None, metavar="X",
-                    help="weight variance (default: the critical value chi_1 = 1)")
+    js.add_argument("--sigma-w2", type=_pos_float, default=None, metavar="X",
+                    help="weight variance in (0, 1e4] (default: the critical value chi_1 = 1)")
     js.add_argument("--sigma-b2", type=_nonneg_float, default=0.01, metavar="Y",
-                    help="bias variance (default: 0.01)")
-    js.add_argument("--width", type=_depth, default=400, metavar="N",
-                    help="width of the sampled networks (default: 400)")
+                    help=f"bias variance in [0, {VARIANCE_MAX:g}] (default: 0.01)")
+    js.add_argument("--width", type=_width, default=400, metavar="N",
+                    help="width of the sampled networks, >= 2 (default: 400)")
     js.add_argument("--trials", type=_depth, default=2, metavar="K",
                     help="number of sampled networks (default: 2); 0 is not allowed, use "
                     "--no-sample")
     js.add_argument("--no-sample", action="store_true", help="theory only, no sampled networks")
-    js.add_argument("--seed", type=int, default=0, help="seed of the sampled networks")
+    js.add_argument("--seed", type=_seed, default=0,
+                    help="seed of the sampled networks, an integer >= 0 (default: 0)")
     js.add_argument("--out", type=Path, default=Path("jacobian_spectrum.png"),
-                    metavar="FILE.png", help="output PNG (default: jacobian_spectrum.png)")
-    js.set_defaults(func=_cmd_jacobian_spectrum)
+                    metavar="FILE.png", help="output figure (default: jacobian_spectrum.png)")
+    js.add_argument("--force", action="store_true", help=force_help)
+    js.set_defaults(func=_cmd_jacobian_spectrum, check=_check_jacobian_spectrum)
 
     ip = sub.add_parser(
         "info-plane",
         help="train a network on the 12-bit task and plot its information plane",
         description="Train a 12-10-7-5-4-3-2 network (Shwartz-Ziv & Tishby 2017; Adam, "
-        "lr 4e-4, batch 512, 80%% of the 4096 patterns) and plot every layer's trajectory "
+        "lr 4e-4, batch 512, 80% of the 4096 patterns) and plot every layer's trajectory "
         "in the (I(X;T), I(T;Y)) plane, in bits, estimated by binning (30 bins) and, with "
         "--kde, by the Kolchinsky-Tracey KDE bound (noise variance 1e-3; Saxe et al. 2018). "
-        "The arrays are saved next to the PNG as .npz.",
+        "The arrays are saved next to the figure as .npz.",
     )
     ip.add_argument("--activation", type=_activation, default="tanh",
                     help="hidden activation (default: tanh; relu gives the Saxe et al. "
-                    "counter-example)")
+                    "counter-example); a name or an expression in x")
     ip.add_argument("--epochs", type=_depth, default=2000, metavar="N",
                     help="training epochs (default: 2000; the paper used 8000)")
-    ip.add_argument("--records", type=_grid_size, default=40, metavar="R",
-                    help="number of log-spaced epochs recorded (default: 40)")
+    ip.add_argument("--records", type=_records, default=40, metavar="R",
+                    help="number of log-spaced epochs recorded, 2 to 1000 (default: 40)")
     ip.add_argument("--kde", action="store_true",
                     help="also estimate by KDE (O(N^2) per point: uses 10 of the records)")
-    ip.add_argument("--seed", type=int, default=0, help="seed of the initialisation and split")
-    ip.add_argument("--progress", action="store_true", help="print training progress")
+    ip.add_argument("--seed", type=_seed, default=0,
+                    help="seed of the initialisation and split, an integer >= 0 (default: 0)")
+    ip.add_argument("--progress", action="store_true",
+                    help="print training progress (automatic for long runs)")
     ip.add_argument("--out", type=Path, default=Path("info_plane.png"), metavar="FILE.png",
-                    help="output PNG (default: info_plane.png)")
-    ip.set_defaults(func=_cmd_info_plane)
+                    help="output figure (default: info_plane.png); the arrays go to the same "
+                    "name with .npz")
+    ip.add_argument("--force", action="store_true", help=force_help)
+    ip.set_defaults(func=_cmd_info_plane, check=_check_info_plane)
 
     cp = sub.add_parser(
         "complexity",
@@ -229,16 +385,90 @@ def build_parser() -> argparse.ArgumentParser:
         description="Complexity Theta_p(u) and Theta_{k,p}(u) of critical points of the "
         "spherical p-spin Hamiltonian (Auffinger, Ben Arous & Cerny 2013; H normalised so "
         "that E[H(s)H(s')] = N (s.s'/N)^p on |s|^2 = N, energies per site u = H/N), with "
-        "the levels -E_0 (ground state), -E_k and -E_inf; writes a PNG and prints them.",
+        "the levels -E_0 (ground state), -E_k and -E_inf; writes a figure and prints them.",
     )
-    cp.add_argument("--p", type=_pspin, default=3, metavar="P",
-                    help="interaction order p >= 3 (default: 3)")
+    cp.add_argument("--p", type=_int_in(3, 1000, " (p = 2 has no exponential complexity)"),
+                    default=3, metavar="P", help="interaction order p, 3 to 1000 (default: 3)")
     cp.add_argument("--max-index", type=_nonneg_int, default=5, metavar="K",
                     help="largest index k drawn (default: 5)")
     cp.add_argument("--out", type=Path, default=Path("complexity.png"), metavar="FILE.png",
-                    help="output PNG (default: complexity.png)")
-    cp.set_defaults(func=_cmd_complexity)
+                    help="output figure (default: complexity.png)")
+    cp.add_argument("--force", action="store_true", help=force_help)
+    cp.set_defaults(func=_cmd_complexity, check=_check_complexity)
     return p
+
+
+# ---------------------------------------------------------------- checks (before computing)
+
+
+def _require(act_name: str, order: int, what: str) -> Any:
+    from .kernels import get_activation
+
+    act = get_activation(act_name)
+    if act.max_deriv < order:
+        d = "phi'" if order == 1 else "phi''"
+        raise _UsageError(f"--activation: {what} needs {d}, which {act.name!r} does not have "
+                          "(it contains a delta)")
+    return act
+
+
+def _phase_cost(act_name: str, n: int) -> float:
+    pt, row = COSTS["phase_point"], COSTS["phase_row"]
+    return pt.get(act_name, pt["*"]) * n * n + row.get(act_name, row["*"]) * n
+
+
+def _check_phase_diagram(args: argparse.Namespace) -> float:
+    if args.sw2_min >= args.sw2_max:
+        raise _UsageError(f"--sw2-min ({args.sw2_min}) must be below --sw2-max ({args.sw2_max})")
+    _check_out(args.out)
+    _require(args.activation, 1, "the phase diagram (chi_1)")
+    if args.quantity == "chi2":
+        _require(args.activation, 2, "--quantity chi2")
+    est = _phase_cost(args.activation, args.grid)
+    _guard(args, est, f"phase-diagram --grid {args.grid} ({args.grid ** 2} points, "
+           f"{args.activation})", "use a smaller --grid")
+    return est
+
+
+def _check_meanfield(args: argparse.Namespace) -> float:
+    _require(args.activation, 1, "chi_1")
+    return 0.0
+
+
+def _jacobian_cost(args: argparse.Namespace) -> tuple[float, float]:
+    theory = COSTS["jacobian_fixed"] + COSTS["jacobian_layer"] * args.depth
+    sample = 0.0 if args.no_sample else (
+        COSTS["jacobian_sample"] * float(args.width) ** 3 * args.depth * args.trials)
+    return theory, sample
+
+
+def _check_jacobian_spectrum(args: argparse.Namespace) -> float:
+    _check_out(args.out)
+    _require(args.activation, 1, "the Jacobian")
+    theory, sample = _jacobian_cost(args)
+    _guard(args, theory + sample,
+           f"jacobian-spectrum (depth {args.depth}"
+           + ("" if args.no_sample else f", {args.trials} x width {args.width} sampled") + ")",
+           "use a smaller --depth, --width or --trials (or --no-sample)")
+    return theory + sample
+
+
+def _check_info_plane(args: argparse.Namespace) -> float:
+    out = _check_out(args.out)
+    npz = out.with_suffix(".npz")
+    if npz.exists() and not os.access(npz, os.W_OK):
+        raise _UsageError(f"--out: the arrays file {str(npz)!r} is not writable")
+    _require(args.activation, 1, "backpropagation")
+    est = COSTS["info_epoch"] * args.epochs + (COSTS["info_kde_record"] * 10 if args.kde else 0)
+    _guard(args, est, f"info-plane --epochs {args.epochs}", "use fewer --epochs")
+    return est
+
+
+def _check_complexity(args: argparse.Namespace) -> float:
+    _check_out(args.out)
+    est = COSTS["complexity_fixed"] + COSTS["complexity_index"] * (args.max_index + 1)
+    _guard(args, est, f"complexity --max-index {args.max_index}", "use a smaller --max-index")
+    return est
 
 
 # ---------------------------------------------------------------- commands
@@ -253,22 +483,62 @@ def _fmt(v: float) -> str:
     return f"{v:.12g}"
 
 
-def _cmd_phase_diagram(args: argparse.Namespace) -> int:
+def _stack_rows(parts: list[Any]) -> Any:
+    """Join PhaseDiagrams computed on consecutive blocks of sigma_b2 rows into one."""
     import numpy as np
 
-    if args.sw2_min >= args.sw2_max:
-        raise _UsageError(f"--sw2-min ({args.sw2_min}) must be below --sw2-max ({args.sw2_max})")
-    out = _out_path(args.out)
-    if out.suffix.lower() != ".png":
-        raise _UsageError(f"--out must name a .png file, got {str(out)!r}")
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    nw = len(first.sigma_w2)
+
+    def join(vals: list[Any], name: str) -> Any:
+        v0 = vals[0]
+        if name in ("sigma_b2", "critical_sigma_w2"):
+            return np.concatenate([np.atleast_1d(v) for v in vals])
+        if isinstance(v0, np.ndarray) and v0.ndim >= 2 and v0.shape[1] == nw:
+            return np.concatenate(vals, axis=0)
+        if isinstance(v0, dict):
+            return {k: join([v[k] for v in vals], k) for k in v0}
+        return v0
+
+    kw = {f.name: join([getattr(p, f.name) for p in parts], f.name)
+          for f in dataclasses.fields(first) if f.init}
+    return dataclasses.replace(first, **kw)
+
+
+def _phase_diagram_rows(sw2: Any, sb2: Any, act: Any, progress: _Progress,
+                        chunks: int = 20) -> Any:
+    """``mf.phase_diagram(sw2, sb2, act)`` computed in blocks of sigma_b2 rows (one progress
+    line per block); non-convergence warnings are counted, not repeated per block."""
+    import numpy as np
 
     from . import meanfield as mf
+
+    step = max(1, math.ceil(len(sb2) / chunks)) if progress.enabled else len(sb2)
+    parts = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i in range(0, len(sb2), step):
+            parts.append(mf.phase_diagram(sw2, np.asarray(sb2[i:i + step]), act, on_fail="warn"))
+            progress.update(min(i + step, len(sb2)))
+    return _stack_rows(parts)
+
+
+def _cmd_phase_diagram(args: argparse.Namespace, estimate: float = 0.0) -> int:
+    import numpy as np
+
     from .kernels import get_activation
 
     act = get_activation(args.activation)
-    if args.quantity == "chi2" and act.max_deriv < 2:
-        raise _UsageError(f"--quantity chi2: chi_2 is infinite for {act.name!r} "
-                          "(phi'' has a delta)")
+    n = args.grid
+    sw2 = np.linspace(args.sw2_min, args.sw2_max, n)
+    sb2 = np.linspace(0.0, args.sb2_max, n)
+    prog = _Progress("phase-diagram", n, "sigma_b2 rows", estimate > PROGRESS_SECONDS)
+    prog.note(f"{n} x {n} grid, estimated {_duration(estimate)} of CPU time")
+    t0 = time.perf_counter()
+    pd = _phase_diagram_rows(sw2, sb2, act, prog)
+    elapsed = time.perf_counter() - t0
 
     import matplotlib
 
@@ -277,23 +547,17 @@ def _cmd_phase_diagram(args: argparse.Namespace) -> int:
 
     from .meanfield.plotting import plot_phase_diagram
 
-    n = args.grid
-    sw2 = np.linspace(args.sw2_min, args.sw2_max, n)
-    sb2 = np.linspace(0.0, args.sb2_max, n)
-    t0 = time.perf_counter()
-    pd = mf.phase_diagram(sw2, sb2, act)
-    elapsed = time.perf_counter() - t0
-
     fig, ax = plt.subplots(figsize=(6, 4.5))
     try:
         plot_phase_diagram(pd, quantity=args.quantity, ax=ax)
         fig.tight_layout()
-        fig.savefig(out, dpi=args.dpi)
+        fig.savefig(args.out, dpi=args.dpi)
     finally:
         plt.close(fig)
 
     crit0 = float(pd.critical_sigma_w2[0])
     chaotic = float(np.mean(pd.chaotic))
+    z = np.asarray(getattr(pd, args.quantity), dtype=float)
     print(f"phase diagram: activation={act.name}  grid={n} x {n} "
           f"(sigma_w2 in [{_fmt(sw2[0])}, {_fmt(sw2[-1])}], "
           f"sigma_b2 in [0, {_fmt(sb2[-1])}])")
@@ -303,11 +567,14 @@ def _cmd_phase_diagram(args: argparse.Namespace) -> int:
     else:
         print("  critical line (chi_1 = 1) at sigma_b2 = 0: none (no point with chi_1 = 1)")
     print(f"  chaotic fraction of the grid: {chaotic:.3f}")
-    print(f"  wrote {out} ({args.quantity})")
+    n_nan = int(np.isnan(z).sum())
+    if n_nan:
+        print(f"  {args.quantity}: {n_nan} of {z.size} points failed (NaN, grey in the figure)")
+    print(f"  wrote {args.out} ({args.quantity})")
     return 0
 
 
-def _cmd_meanfield(args: argparse.Namespace) -> int:
+def _cmd_meanfield(args: argparse.Namespace, estimate: float = 0.0) -> int:
     from . import meanfield as mf
     from .kernels import get_activation
 
@@ -355,7 +622,7 @@ def _cmd_meanfield(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
+def _cmd_jacobian_spectrum(args: argparse.Namespace, estimate: float = 0.0) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -366,7 +633,6 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
     from . import rmt
 
     sb2 = args.sigma_b2
-    _out_path(args.out)
     if args.sigma_w2 is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -377,23 +643,37 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
     else:
         sw2 = args.sigma_w2
     L, w = args.depth, args.weights
+    theory_s, sample_s = _jacobian_cost(args)
+    n_stages = 3 if args.no_sample else 4
+    prog = _Progress("jacobian-spectrum", n_stages, "stages", estimate > PROGRESS_SECONDS)
+    prog.note(f"estimated {_duration(estimate)} of CPU time: theory at depth {L} "
+              f"(~{_duration(theory_s)})"
+              + ("" if args.no_sample else f", {args.trials} sampled networks of width "
+                 f"{args.width} (~{_duration(sample_s)})"))
     t0 = time.perf_counter()
     mom = rmt.jacobian_moments(sw2, sb2, L, args.activation, w)
     iso = rmt.dynamical_isometry(sw2, sb2, L, args.activation, w, tol=1e-6)
     lam = rmt.jacobian_max_eigenvalue(sw2, sb2, L, args.activation, w)
-    samples = None
-    if not args.no_sample:
-        samples = rmt.sample_jacobian_singular_values(
-            sw2, sb2, L, args.activation, width=args.width, weights=w,
-            n_trials=args.trials, seed=args.seed,
-        ).ravel()
+    prog.update(1, "moments and largest eigenvalue")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    rmt.plot_jacobian_spectrum(sw2, sb2, L, args.activation, w, samples=samples, ax=axes[0])
-    depths = np.unique(np.geomspace(1, max(L, 2), 12).astype(int))
-    rmt.plot_max_singular_value(sw2, sb2, depths, args.activation, ax=axes[1])
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
+    try:
+        depths = np.unique(np.geomspace(1, max(L, 2), 12).astype(int))
+        rmt.plot_max_singular_value(sw2, sb2, depths, args.activation, ax=axes[1])
+        prog.update(2, "largest singular value against depth")
+        samples = None
+        if not args.no_sample:
+            samples = rmt.sample_jacobian_singular_values(
+                sw2, sb2, L, args.activation, width=args.width, weights=w,
+                n_trials=args.trials, seed=args.seed,
+            ).ravel()
+            prog.update(3, "sampled networks")
+        rmt.plot_jacobian_spectrum(sw2, sb2, L, args.activation, w, samples=samples,
+                                   ax=axes[0])
+        prog.update(n_stages, "limiting density")
+        fig.tight_layout()
+        fig.savefig(args.out, dpi=100)
+    finally:
+        plt.close(fig)
     elapsed = time.perf_counter() - t0
     print(f"jacobian spectrum: activation={args.activation}  weights={w}  depth={L}  "
           f"sigma_w2={_fmt(sw2)}  sigma_b2={_fmt(sb2)}")
@@ -409,7 +689,14 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_info_plane(args: argparse.Namespace) -> int:
+def _plane_xy(pl: Any) -> tuple[Any, Any]:
+    """(I(X;T), I(T;Y)) arrays of an information plane (``i_xt``/``i_ty``; older ``ixt``)."""
+    if hasattr(pl, "i_xt"):
+        return pl.i_xt, pl.i_ty
+    return pl.ixt, pl.ity
+
+
+def _cmd_info_plane(args: argparse.Namespace, estimate: float = 0.0) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -418,31 +705,39 @@ def _cmd_info_plane(args: argparse.Namespace) -> int:
 
     from . import infotheory as it
 
-    out = _out_path(args.out)
-    if args.seed < 0:
-        raise _UsageError(f"--seed must be >= 0, got {args.seed}")
+    out = args.out
+    long_run = estimate > PROGRESS_SECONDS
+    prog = _Progress("info-plane", 3 if args.kde else 2, "stages", long_run)
+    prog.note(f"estimated {_duration(estimate)} of CPU time: training {args.epochs} epochs")
     t0 = time.perf_counter()
     task = it.twelve_bit_task()
     run = it.train_mlp(task.x, task.y, activation=args.activation, epochs=args.epochs,
-                       n_record=args.records, seed=args.seed, progress=args.progress)
+                       n_record=args.records, seed=args.seed,
+                       progress=args.progress or long_run)
     t_train = time.perf_counter() - t0
+    prog.update(1, "training")
     planes = [it.information_plane(run, task.y)]
+    prog.update(2, "binning estimate")
     if args.kde:
         rec = np.unique(np.linspace(0, len(run.epochs) - 1, 10).astype(int))
         planes.append(it.information_plane(run, task.y, estimator="kde", records=rec))
+        prog.update(3, "KDE estimate")
     fig, axes = plt.subplots(1, len(planes), figsize=(6 * len(planes), 4.5), squeeze=False)
-    for ax, pl in zip(axes[0], planes, strict=True):
-        it.plot_information_plane(pl, ax=ax, title=f"{args.activation}, 12-bit task, "
-                                  f"{pl.estimator}")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        for ax, pl in zip(axes[0], planes, strict=True):
+            it.plot_information_plane(pl, ax=ax, title=f"{args.activation}, 12-bit task, "
+                                      f"{pl.estimator}")
+        fig.tight_layout()
+        fig.savefig(out, dpi=100)
+    finally:
+        plt.close(fig)
     arrays = {"epochs": run.epochs, "loss": run.loss, "train_accuracy": run.train_accuracy,
               "test_accuracy": run.test_accuracy}
     for pl in planes:
+        ixt, ity = _plane_xy(pl)
         arrays[f"{pl.estimator}_epochs"] = pl.epochs
-        arrays[f"{pl.estimator}_ixt"] = pl.ixt
-        arrays[f"{pl.estimator}_ity"] = pl.ity
+        arrays[f"{pl.estimator}_ixt"] = ixt
+        arrays[f"{pl.estimator}_ity"] = ity
     npz = out.with_suffix(".npz")
     np.savez(npz, **arrays)
     elapsed = time.perf_counter() - t0
@@ -451,15 +746,14 @@ def _cmd_info_plane(args: argparse.Namespace) -> int:
     print(f"  trained in {t_train:.1f} s: loss {_fmt(run.loss[0])} -> {_fmt(run.loss[-1])}, "
           f"train accuracy {run.train_accuracy[-1]:.4f}, test accuracy "
           f"{run.test_accuracy[-1]:.4f}")
-    last = planes[0]
+    ixt, ity = _plane_xy(planes[0])
     print("  last epoch, binning (bits): " + ", ".join(
-        f"L{k + 1} ({last.ixt[-1, k]:.3f}, {last.ity[-1, k]:.3f})"
-        for k in range(last.ixt.shape[1])))
+        f"L{k + 1} ({ixt[-1, k]:.3f}, {ity[-1, k]:.3f})" for k in range(ixt.shape[1])))
     print(f"  wrote {out} and {npz} in {elapsed:.1f} s")
     return 0
 
 
-def _cmd_complexity(args: argparse.Namespace) -> int:
+def _cmd_complexity(args: argparse.Namespace, estimate: float = 0.0) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -467,19 +761,27 @@ def _cmd_complexity(args: argparse.Namespace) -> int:
 
     from . import spinglass as sg
 
-    out = _out_path(args.out)
+    out = args.out
     p = args.p
     ks = list(range(args.max_index + 1))
+    prog = _Progress("complexity", 3, "stages", estimate > PROGRESS_SECONDS)
+    prog.note(f"estimated {_duration(estimate)} of CPU time for {len(ks)} index curves")
+    levels = [float(sg.e_k(p, k)) for k in ks]
+    prog.update(1, "levels E_k")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    sg.plot_complexity(p, ks=ks, ax=ax)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        sg.plot_complexity(p, ks=ks, ax=ax)
+        prog.update(2, "curves")
+        fig.tight_layout()
+        fig.savefig(out, dpi=100)
+        prog.update(3, "figure written")
+    finally:
+        plt.close(fig)
     print(f"spherical {p}-spin (E[H(s)H(s')] = N (s.s'/N)^{p}, u = H/N):")
     print(f"  E_inf = {_fmt(sg.e_inf(p))}   (total complexity Theta_p(0) = 1/2 ln(p - 1) = "
           f"{_fmt(sg.theta(0.0, p))})")
-    for k in ks:
-        print(f"  E_{k} = {_fmt(sg.e_k(p, k))}" + ("   (ground state)" if k == 0 else ""))
+    for k, e in zip(ks, levels, strict=True):
+        print(f"  E_{k} = {_fmt(e)}" + ("   (ground state)" if k == 0 else ""))
     print(f"  wrote {out}")
     return 0
 
@@ -490,22 +792,24 @@ def _cmd_complexity(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``deeptheory`` command with ``argv`` (default ``sys.argv[1:]``); return the status.
 
-    Exit status 0 on success (and for ``--help``), 2 on bad input (one line on
-    stderr), 1 when a computation fails to converge or the output cannot be
-    written.  Never raises ``SystemExit`` itself, so it can be called in-process.
+    Exit status 0 on success (and for ``--help``, ``--version``), 2 on bad input or a run
+    refused by its time estimate (one line on stderr), 1 when a computation fails to
+    converge or the output cannot be written.  Never raises ``SystemExit`` itself, so it
+    can be called in-process.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a bad argument (already reported)
+    except SystemExit as exc:  # --help, --version, or a bad argument (already reported)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    from .meanfield import ConvergenceError
+    from ._api import ConvergenceError
 
     try:
-        return int(args.func(args))
+        estimate = float(args.check(args))  # every argument, before any computation
+        return int(args.func(args, estimate))
     except _UsageError as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
