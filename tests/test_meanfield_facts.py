@@ -57,10 +57,11 @@ def test_relu_xi_q_is_finite():
     """V'(q) = sw2 E[phi'^2 + phi phi''] and phi phi'' = x delta(x) = 0 for relu, so
     V'(q*) = sw2 / 2 and xi_q = -1 / ln(sw2 / 2) is finite (no delta survives)."""
     for sw2, sb2 in [(1.0, 0.1), (1.5, 0.3)]:
-        assert mf.xi_q(sw2, sb2, "relu") == pytest.approx(-1 / math.log(sw2 / 2), rel=1e-8)
-        assert mf.q_map_slope(0.7, sw2, sb2, "relu") == pytest.approx(sw2 / 2, rel=1e-8)
-    # q* = inf: xi_q = inf by convention
-    assert mf.xi_q(3.0, 0.5, "relu") == np.inf
+        # V' = sw2 / 2 in closed form (no numerical derivative): agreement to rounding
+        assert mf.xi_q(sw2, sb2, "relu") == pytest.approx(-1 / math.log(sw2 / 2), rel=1e-14)
+        assert mf.q_map_slope(0.7, sw2, sb2, "relu") == pytest.approx(sw2 / 2, rel=1e-15)
+    # q* = inf: q^l grows like (sw2 / 2)^l, so xi_q = -1 / ln(sw2 / 2) < 0 (README convention)
+    assert mf.xi_q(3.0, 0.5, "relu") == pytest.approx(-1 / math.log(1.5), rel=1e-14)
 
 
 def test_relu_critical_line_is_two():

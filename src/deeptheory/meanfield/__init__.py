@@ -8,11 +8,15 @@ Susceptibilities and depth scales: :func:`chi1`, :func:`chi2`, :func:`chi_c`,
 :func:`xi_q`, :func:`xi_c`, :func:`xi_grad`.  Geometry: :func:`curvature`.
 Phase structure: :func:`critical_line`, :func:`phase_diagram`.
 
-Finite networks (Monte Carlo checks of the above, :mod:`deeptheory.meanfield.simulate`):
-:func:`simulate_layers`, :func:`simulate_q_star`, :func:`simulate_c_star`,
-:func:`simulate_chi1`, :func:`simulate_chi_c`, :func:`simulate_transition`,
-:func:`simulate_curvature`; each returns :class:`MCEstimate` values (mean and
-standard error over independent networks).
+Finite networks (Monte Carlo checks of the above, defined in
+:mod:`deeptheory.meanfield.simulate` and imported here): :func:`simulate_layers`,
+:func:`simulate_q_star`, :func:`simulate_c_star`, :func:`simulate_chi1`,
+:func:`simulate_chi_c`, :func:`simulate_transition`, :func:`simulate_curvature`; each
+returns :class:`MCEstimate` (= :class:`deeptheory.Estimate`: value, stderr, n) values.
+They take scalar parameters (no broadcasting) and ``seed`` = int, numpy Generator or None.
+
+Every other function broadcasts over its parameters (``layer_recursion`` too; its
+outputs have shape (depth, *broadcast_shape)); ``phase_diagram`` takes two 1-D grids.
 """
 
 from ._solve import ConvergenceError

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float, broadcast
+from .._validation import as_float, as_int, broadcast
 from ..kernels import Activation, get_activation
 
 
@@ -27,3 +27,13 @@ def network_params(
 def shaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | float:
     r = np.asarray(a).reshape(shape)
     return r if r.ndim else float(r)
+
+
+def check_solver(rtol: Any, maxiter: Any) -> tuple[float, int]:
+    """Validate the solver options: 0 < rtol < 1 (finite) and maxiter an integer >= 1."""
+    if isinstance(rtol, bool):
+        raise TypeError(f"rtol must be a real number, got {rtol!r}")
+    r = float(as_float("rtol", rtol))
+    if np.ndim(rtol) or not 0.0 < r < 1.0:
+        raise ValueError(f"rtol must be a scalar in (0, 1), got {rtol!r}")
+    return r, as_int("maxiter", maxiter, lo=1, hi=100_000)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from .._api import ConvergenceError, check_on_fail  # noqa: F401  (re-exported)
+from .._api import ConvergenceError, check_on_fail, report_nonconvergence  # noqa: F401
 
 
 def bracketed_newton(
@@ -90,6 +89,4 @@ def report(converged: np.ndarray, what: str, maxiter: int, on_fail: str,
     if reason is None:
         reason = (f"did not converge in {maxiter} iterations (raise maxiter or loosen rtol)")
     msg = f"{what}: {bad} of {np.size(converged)} points {reason}; those entries are NaN"
-    if on_fail == "raise":
-        raise ConvergenceError(msg)
-    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    report_nonconvergence(msg, on_fail, stacklevel=4)

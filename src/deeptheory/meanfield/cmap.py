@@ -6,7 +6,7 @@ layer up, correlation
     C(c) = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / V(q),
     u1 = sqrt(q) z1,  u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2),
 
-with V(q) = q at q = q* (seed 004 eq. 10; Poole et al. 2016 eq. 5).  Dividing by
+with V(q) = q at q = q* (Poole et al. 2016, eq. 5).  Dividing by
 V(q) rather than q keeps C(1) = 1 exactly and gives the q -> inf limit of
 diverging networks (relu with sigma_w^2 > 2) the normalised kernel.  The slope is
 
@@ -25,9 +25,9 @@ import numpy as np
 from .._validation import as_float
 from ..kernels import Activation
 from ._gauss import E1, E2, E2_sqdiff, check_quad
-from ._params import network_params, shaped
+from ._params import check_solver, network_params, shaped
 from ._solve import bracketed_newton, check_on_fail, report
-from .qmap import _V, Q_INF, _q_star
+from .qmap import _V, Q_INF, _q_star, growth_a2
 
 __all__ = ["c_map", "c_map_slope", "c_star", "chi_c"]
 
@@ -99,26 +99,55 @@ def c_map_slope(
 
 
 def fixed_point_state(act, sw2, sb2, quad, rtol=1e-13, maxiter=100, on_fail="raise"):
-    """q*, chi_1, c*, chi_c on flat parameter arrays (one kernel call per iteration)."""
+    """q*, chi_1, c*, chi_c on flat parameter arrays (one kernel call per iteration).
+
+    Limits (documented in docs/meanfield.md):
+
+    * q* = 0 (sigma_b^2 = 0, phi(0) = 0): chi_1 = chi_c = sigma_w^2 phi'(0)^2 exactly
+      (the mean of the one-sided values at a kink), c* = 1.
+    * q* = inf: with a2 = lim E[phi(sqrt(q) z)^2] / q (:func:`asymptotic_slopes`),
+      chi_1 = sigma_w^2 a2 and the normalised C-map tends to the positively homogeneous
+      (relu-like arc-cosine) map with C(c) >= c and C'(1) = 1: c* = 1, chi_c = 1
+      exactly.  For a phi growing faster than linearly (a2 = inf) chi_1 = inf and c*,
+      chi_c are undefined: reported per ``on_fail`` (NaN).
+    """
     act.require(1, "chi_1 and chi_c")
     n = sw2.size
     qs = _q_star(act, sw2, sb2, rtol, maxiter, on_fail, quad)
-    qe = np.where(np.isinf(qs), Q_INF, np.maximum(qs, 1e-300))
-    e11 = E1(act, qe, (1, 1), **quad)
-    chi1 = sw2 * e11
-    # q* = inf: in the q -> inf limit the bias drops out of the normalised C-map
-    sb2 = np.where(np.isinf(qs), 0.0, sb2)
-    # slope of the normalised C-map at c = 1 (= chi_1 when q* is finite)
-    v = sw2 * E1(act, qe, (0, 0), **quad) + sb2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = np.where(np.isinf(qs), sw2 * qe * e11 / v, chi1)
+    inf = np.isinf(qs)
+    zero = qs == 0.0
+    fin = ~inf & ~zero & ~np.isnan(qs)
+    qe = np.where(fin, qs, 1.0)  # placeholder where a limit is used instead
+    chi1 = np.full(n, np.nan)
+    chi1[fin] = sw2[fin] * E1(act, qe[fin], (1, 1), **quad)
+    if zero.any():
+        chi1[zero] = sw2[zero] * phi1_sq_at_zero(act)
     cs = np.ones(n)
+    if inf.any():
+        a2 = growth_a2(act)
+        with np.errstate(invalid="ignore"):
+            chi1[inf] = sw2[inf] * a2 if np.isfinite(a2) else np.inf
+        if not np.isfinite(a2):
+            cs[inf] = np.nan
+            report(~inf, "c_star", maxiter, on_fail,
+                   reason=f"have q* = inf and activation {act.name!r} grows faster than "
+                   "linearly, so the q -> inf limit of the C-map (c*, chi_c) does not exist")
+    cs[np.isnan(qs)] = np.nan
+    # slope of the normalised C-map at c = 1: chi_1 where q* is finite, 1 in the q* = inf limit
+    s1 = np.where(inf, np.where(np.isnan(cs), np.nan, 1.0), chi1)
     chic = s1.copy()
-    chaos = np.flatnonzero((s1 > 1.0 + 1e-12) & (qs > 0))
+    chaos = np.flatnonzero(fin & (s1 > 1.0 + 1e-12))
     if chaos.size:
         cs[chaos], chic[chaos] = _c_star_chaotic(
             act, qe[chaos], sw2[chaos], sb2[chaos], s1[chaos], quad, rtol, maxiter, on_fail)
     return {"q_star": qs, "chi1": chi1, "c_star": cs, "chi_c": chic}
+
+
+def phi1_sq_at_zero(act) -> float:
+    """lim_{q -> 0} E[phi'(sqrt(q) z)^2] = (phi'(0-)^2 + phi'(0+)^2) / 2 (exact at a kink)."""
+    up = act(np.nextafter(0.0, 1.0), 1)
+    dn = act(np.nextafter(0.0, -1.0), 1)
+    return 0.5 * (up * up + dn * dn)
 
 
 def _coarse(quad):
@@ -216,6 +245,7 @@ def c_star(
     tolerance ``rtol`` on 1 - c*, so c* close to 1 keeps its digits).
     """
     act, shape, (sw2, sb2) = network_params(sigma_w2, sigma_b2, activation)
+    rtol, maxiter = check_solver(rtol, maxiter)
     st = fixed_point_state(act, sw2, sb2, check_quad(quad), rtol, maxiter, check_on_fail(on_fail))
     return shaped(st["c_star"], shape)
 
@@ -235,6 +265,7 @@ def chi_c(
     Equals chi_1 in the ordered phase (c* = 1).
     """
     act, shape, (sw2, sb2) = network_params(sigma_w2, sigma_b2, activation)
+    rtol, maxiter = check_solver(rtol, maxiter)
     st = fixed_point_state(act, sw2, sb2, check_quad(quad), rtol, maxiter, check_on_fail(on_fail))
     return shaped(st["chi_c"], shape)
 

@@ -1,6 +1,6 @@
 """Curvature / metric recursion of a curve propagated through a deep network.
 
-Poole et al. 2016, eqs. 9-10 (seed 004 eq. 16): for inputs on the q* sphere, the
+Poole et al. 2016, eqs. 9-10: for inputs on the q* sphere, the
 squared length element g^l (= |v|^2 / N of a tangent vector) and the
 normalised extrinsic curvature kappa^l (scaled by sqrt(N)) obey
 

@@ -5,26 +5,143 @@ mean squared pre-activation q^l = (1/N) sum_i (h_i^l)^2 of a wide network obeys
 
     q^l = V(q^{l-1}) = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2,   z ~ N(0, 1)
 
-(seed 004 eq. 9; Poole et al. 2016 eq. 3).
+(Poole et al. 2016, eq. 3; Schoenholz et al. 2017, eq. 2).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from .._validation import as_float
-from ..kernels import Activation
+from ..kernels import Activation, gaussian_rule
 from ._gauss import E1, check_quad
-from ._params import network_params, shaped
+from ._params import check_solver, network_params, shaped
 from ._solve import bracketed_newton, check_on_fail, report
 
-__all__ = ["q_map", "q_map_slope", "q_star", "Q_INF"]
+__all__ = ["q_map", "q_map_slope", "q_star", "Q_INF", "q_cap", "asymptotic_slopes"]
 
-#: q at which the q* = inf limit of a diverging (relu-like) network is evaluated
+#: q at which chi_2 of a diverging (q* = inf) network is evaluated; every other
+#: q* = inf quantity is its analytic q -> inf limit (see :func:`asymptotic_slopes`)
 Q_INF = 1e10
 _LADDER = 10.0 ** np.arange(-10, 13)
+_QCAP_CACHE: dict = {}
+_SLOPE_CACHE: dict = {}
+_PWL_CACHE: dict = {}
+
+
+def _act_key(act: Activation) -> tuple:
+    return (act.name, act.code, str(act.expr))
+
+
+def q_cap(act: Activation, quad: dict[str, Any]) -> float:
+    """Largest variance q at which the quadrature rule for ``act`` fits its node buffer.
+
+    Only an oscillating activation (finite ``max_panel``, e.g. sin) with the panel rule
+    has one: its rule needs about order * 17 sqrt(q) / max_panel nodes, so q is
+    bounded (about 1.6e3 for sin at order 12).  Returns half the largest q whose
+    1-D rule fits (the correlated-pair rules add panels around kinks), or inf.
+    Every q-ladder in this package stops here, so the kernels' node buffer is never
+    exceeded; a fixed point beyond it is reported, not returned.
+    """
+    rule = quad.get("rule", "panel")
+    if rule != "panel" or not np.isfinite(act.max_panel):
+        return math.inf
+    key = (*_act_key(act), quad.get("order"))
+    if key not in _QCAP_CACHE:
+        def fits(lq: float) -> bool:
+            try:
+                gaussian_rule(act, 10.0**lq, rule="panel", order=quad.get("order"))
+            except ValueError:
+                return False
+            return True
+
+        lo, hi = -12.0, 13.0
+        if fits(hi):
+            _QCAP_CACHE[key] = math.inf
+        else:
+            for _ in range(40):  # bisection in log10 q to ~1e-10 decades
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            _QCAP_CACHE[key] = 0.5 * 10.0**lo
+    return _QCAP_CACHE[key]
+
+
+def _cap_reason(act: Activation, cap: float, quad: dict[str, Any]) -> str:
+    return (f"have q* above q = {cap:.4g}, the largest variance the panel rule "
+            f"(order {quad.get('order') or 'default'}) resolves for the oscillating activation "
+            f"{act.name!r} within the kernels' node buffer (pass a lower quadrature `order` "
+            "to raise this limit)")
+
+
+def _tail_piece(expr: sp.Expr, x: sp.Symbol, sign: int) -> sp.Expr:
+    """The piece of a Piecewise that holds as x -> sign * inf (else the expression)."""
+    if isinstance(expr, sp.Piecewise):
+        for e, cond in expr.args:
+            if cond == sp.true or bool(cond.subs(x, sign * sp.Integer(10) ** 300)):
+                return _tail_piece(e, x, sign)
+    return expr
+
+
+def asymptotic_slopes(act: Activation) -> tuple[float, float]:
+    """(a_-, a_+) = lim phi(x) / x as x -> -inf and x -> +inf (inf for faster growth).
+
+    These decide every q* = inf (diverging-length) quantity: with
+    a2 = (a_-^2 + a_+^2) / 2, E[phi(sqrt(q) z)^2] / q -> a2 and E[phi'(sqrt(q) z)^2] -> a2
+    as q -> inf, so chi_1 -> sigma_w^2 a2 and V'(q) -> sigma_w^2 a2, and the normalised
+    C-map tends to that of the positively homogeneous a_+ x (x > 0), a_- x (x < 0): the
+    relu-like arc-cosine map (Cho & Saul 2009), whose slope at c = 1 is exactly 1
+    (C(c) >= c, so c* = 1, chi_c = 1 and xi_c = inf).  Limits are taken with sympy.
+    """
+    key = _act_key(act)
+    if key not in _SLOPE_CACHE:
+        syms = sorted(act.expr.free_symbols, key=str)
+        if not syms:  # a constant phi
+            _SLOPE_CACHE[key] = (0.0, 0.0)
+            return _SLOPE_CACHE[key]
+        x = syms[0]
+        out = []
+        for sign in (-1, 1):
+            try:
+                lim = sp.limit(_tail_piece(act.expr, x, sign) / x, x, sign * sp.oo)
+                v = abs(float(lim)) if lim.is_real or lim in (sp.oo, -sp.oo) else None
+            except (TypeError, ValueError, NotImplementedError, AttributeError):
+                v = None
+            if v is None:
+                raise ValueError(
+                    f"cannot determine lim phi(x)/x as x -> {'+' if sign > 0 else '-'}inf for "
+                    f"activation {act.name!r} ({act.expr}); the q* = inf limits need it")
+            out.append(v)
+        _SLOPE_CACHE[key] = (out[0], out[1])
+    return _SLOPE_CACHE[key]
+
+
+def growth_a2(act: Activation) -> float:
+    """a2 = (a_-^2 + a_+^2) / 2 = lim_{q -> inf} E[phi(sqrt(q) z)^2] / q (see asymptotic_slopes)."""
+    am, ap = asymptotic_slopes(act)
+    return 0.5 * (am * am + ap * ap)
+
+
+def _piecewise_linear_kinks(act: Activation):
+    """For a kinked phi that is linear between its kinks: (kinks, jumps of phi', phi(kinks)).
+
+    None otherwise.  Then phi'' = sum_k J_k delta(x - k), J_k = phi'(k+) - phi'(k-).
+    """
+    key = _act_key(act)
+    if key not in _PWL_CACHE:
+        d2 = act.derivative_expr(2)
+        pieces = [e for e, _ in d2.args] if isinstance(d2, sp.Piecewise) else [d2]
+        res = None
+        if all(sp.simplify(e) == 0 for e in pieces):
+            k = np.asarray(act.kinks, dtype=float)
+            up = np.array([act(np.nextafter(v, np.inf), 1) for v in k])
+            dn = np.array([act(np.nextafter(v, -np.inf), 1) for v in k])
+            res = (k, up - dn, np.array([act(v) for v in k]))
+        _PWL_CACHE[key] = res
+    return _PWL_CACHE[key]
 
 
 def q_map(
@@ -46,9 +163,25 @@ def _V(act, q, sw2, sb2, quad):
 
 
 def _dV(act, q, sw2, sb2, quad):
-    """V'(q) = sigma_w^2 E[phi'^2 + phi phi''] (Gaussian integration by parts)."""
+    """V'(q) = sigma_w^2 E[phi'^2 + phi phi''] (Gaussian integration by parts).
+
+    For a piecewise-linear phi (relu, hard_tanh) phi'' = sum_k J_k delta(x - k), so
+    E[phi phi''] = sum_k J_k phi(k) exp(-k^2 / 2q) / sqrt(2 pi q) exactly (relu: 0, so
+    V'(q) = sigma_w^2 / 2).
+    """
     if act.max_deriv >= 2:
         return sw2 * (E1(act, q, (1, 1), **quad) + E1(act, q, (0, 2), **quad))
+    pwl = _piecewise_linear_kinks(act)
+    if pwl is not None:
+        k, jump, phik = pwl
+        q = np.asarray(q, dtype=float)
+        delta = np.zeros_like(q)
+        for kk, jj, pp in zip(k, jump, phik, strict=True):
+            if jj * pp != 0.0:
+                with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+                    delta = delta + jj * pp * np.exp(-kk * kk / (2.0 * q)) / np.sqrt(
+                        2.0 * np.pi * q)
+        return sw2 * (E1(act, q, (1, 1), **quad) + delta)
     # phi'' has a delta: differentiate E[phi^2] in q numerically (relative step 1e-4, O(h^2))
     h = 1e-4
     return sw2 * (E1(act, q * (1 + h), (0, 0), **quad) - E1(act, q * (1 - h), (0, 0), **quad)) / (
@@ -95,12 +228,20 @@ def q_star(
       to the cancellation in V(q) - q.
     * If V(q) > q up to q = 1e12 (e.g. relu with sigma_w^2 > 2) the length
       diverges and q* = inf.
+    * For oscillating activations (sin) the scan stops at :func:`q_cap`, the largest
+      q the quadrature rule resolves (about 1.6e3 for sin at the default order): a
+      q* above it is reported as not converged (see ``on_fail``), never returned
+      from an overflowing rule.  Bounded activations (sin, tanh, ...) stop the scan
+      at q > sigma_w^2 sup phi^2 + sigma_b^2 anyway.
+
+    ``rtol`` must lie in (0, 1), ``maxiter`` in [1, 100000].
 
     Non-convergence within ``maxiter``, or a q* whose float64 conditioning
     (eps V / |V'(q*) - 1|) exceeds 1e-6 relative, raises :class:`ConvergenceError`
     (``on_fail="warn"`` returns NaN there with a warning instead).
     """
     act, shape, (sw2, sb2) = network_params(sigma_w2, sigma_b2, activation)
+    rtol, maxiter = check_solver(rtol, maxiter)
     return shaped(_q_star(act, sw2, sb2, rtol, maxiter, check_on_fail(on_fail), check_quad(quad),
                           check_conditioning=True), shape)
 
@@ -120,7 +261,10 @@ def _q_star(act, sw2, sb2, rtol, maxiter, on_fail, quad, check_conditioning=Fals
         return out
     # scan V(q) - q upward on a log ladder for the first + -> - sign change; each rung
     # is one kernel call over the points not yet bracketed (bounded phi stop early)
-    L = _LADDER
+    cap = q_cap(act, quad)
+    L = _LADDER[_LADDER < cap]
+    if cap < _LADDER[-1]:
+        L = np.append(L, cap)  # the last rung is the largest q the rule resolves
     first = np.full(todo.size, -1)
     pending = np.arange(todo.size)
     for k in range(L.size):
@@ -132,7 +276,11 @@ def _q_star(act, sw2, sb2, rtol, maxiter, on_fail, quad, check_conditioning=Fals
         if pending.size == 0:
             break
     has = first >= 0
-    out[todo[~has]] = np.inf
+    if cap < _LADDER[-1] and not has.all():
+        # an oscillating phi: the ladder stopped at the rule's limit, not at q = 1e12
+        report(has, "q_star", maxiter, on_fail, reason=_cap_reason(act, cap, quad))
+    else:
+        out[todo[~has]] = np.inf
     todo, first = todo[has], first[has]
     if todo.size == 0:
         return out

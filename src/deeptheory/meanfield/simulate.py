@@ -37,9 +37,16 @@ the direction of the inputs does not matter.  The circle of
 on it coordinate-wise before the first layer, as in Poole et al. 2016), so
 :func:`make_circle` spans it by directions whose coordinates look Gaussian.
 
-Reproducibility: trial k uses Numba's generator seeded with ``seed + k`` (see
-:mod:`deeptheory.kernels.montecarlo`); the same seed gives bitwise the same
-result for any thread count.
+Reproducibility: ``seed`` is an int >= 0, a :class:`numpy.random.Generator` or None
+(fresh entropy); a Generator or None draws the int seed.  Trial k uses Numba's generator
+seeded with ``seed + k`` (see :mod:`deeptheory.kernels.montecarlo`; seed + n_trials - 1
+must stay below 2**32); the same int seed gives bitwise the same result for any thread
+count.
+
+Scalars only: unlike the mean-field functions, the ``simulate_*`` functions do not
+broadcast.  ``sigma_w2``, ``sigma_b2``, ``q0``, ``c0`` must be scalars (a 1-D sweep of
+sigma_w^2 is :func:`simulate_transition`); an array raises ``TypeError``.  Loop over
+parameter values to sample several networks.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .._api import Estimate
+from .._api import Estimate, as_rng, as_seed
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
 from ..kernels.montecarlo import MAX_SEED, NetworkSample, propagate_batch, sample_network
@@ -80,6 +87,34 @@ MCEstimate = Estimate
 
 def _estimate(samples: np.ndarray) -> Estimate:
     return Estimate.from_samples(samples)
+
+
+def _scalar(name: str, v: Any, lo: float | None = None, hi: float | None = None) -> float:
+    """A finite scalar in [lo, hi]; arrays raise TypeError (the simulate_* functions do not
+    broadcast)."""
+    if v is None:
+        raise TypeError(f"{name} must be a real number, got None")
+    a = as_float(name, v, lo=lo, hi=hi)
+    if a.ndim:
+        raise TypeError(f"{name} must be a scalar: the simulate_* functions do not broadcast "
+                        f"(loop over the values), got an array of shape {a.shape}")
+    return float(a)
+
+
+def _trial_seed(seed: Any, n_trials: int) -> int:
+    """The int seed of trial 0 from an int >= 0, a numpy Generator or None.
+
+    Trial k uses seed + k, so seed + n_trials - 1 must be <= 2**32 - 1; a Generator or
+    None draws a seed in that range.
+    """
+    hi = MAX_SEED - (n_trials - 1)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed = as_seed(seed)
+        if seed > hi:
+            raise ValueError(f"seed must be in [0, {hi}] (trial k uses seed + k < 2**32 with "
+                             f"n_trials = {n_trials}), got {seed}")
+        return seed
+    return int(as_rng(seed).integers(0, hi + 1))
 
 
 @dataclass(frozen=True)
@@ -144,8 +179,8 @@ def make_inputs(n0: int, q0: float = 1.0, c0: float = 0.5) -> tuple[np.ndarray, 
     v = u_2.  So |x_a|^2 / n0 = q0, cos(x1, x2) = c0, |v|^2 / n0 = 1, v orthogonal to both.
     """
     n0 = as_int("n0", n0, lo=3)
-    q0 = float(as_float("q0", q0, lo=0.0))
-    c0 = float(as_float("c0", c0, lo=-1.0, hi=1.0))
+    q0 = _scalar("q0", q0, lo=0.0)
+    c0 = _scalar("c0", c0, lo=-1.0, hi=1.0)
     i = np.arange(n0) + 0.5
     u0 = np.ones(n0)
     u1 = np.sqrt(2.0) * np.cos(np.pi * i / n0)
@@ -176,7 +211,7 @@ def make_circle(n0: int, q0: float = 1.0, n_points: int = 64) -> tuple[np.ndarra
     |phi(x)|^2 / n0 far from E[phi(sqrt(q0) z)^2].  Deterministic: no random numbers.
     """
     n0 = as_int("n0", n0, lo=3)
-    q0 = float(as_float("q0", q0, lo=0.0))
+    q0 = _scalar("q0", q0, lo=0.0)
     n_points = as_int("n_points", n_points, lo=5)
     i = np.arange(n0) + 0.5
     r = np.sqrt(-2.0 * np.log1p(-i / n0))
@@ -194,6 +229,9 @@ def make_circle(n0: int, q0: float = 1.0, n_points: int = 64) -> tuple[np.ndarra
 def _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0):
     n_trials = as_int("n_trials", n_trials, lo=2)  # a standard error needs two trials
     width = as_int("width", width, lo=1)
+    sigma_w2 = _scalar("sigma_w2", sigma_w2, lo=0.0)
+    sigma_b2 = _scalar("sigma_b2", sigma_b2, lo=0.0)
+    seed = _trial_seed(seed, n_trials)
     n0 = width if n0 is None else n0
     x1, x2, v = make_inputs(n0, q0, c0)
     return sample_network(
@@ -220,7 +258,7 @@ def simulate_layers(
     depth: int = 10,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> LayerSimulation:
     """Per-layer q^l and c^l of finite random networks, with standard errors over trials.
@@ -236,8 +274,9 @@ def simulate_layers(
     sigma_w2, sigma_b2 : weight and bias variances (>= 0).
     activation : name or :class:`Activation` (phi' must exist: the tangent is propagated).
     q0, c0 : squared length per input component and input correlation (see :func:`make_inputs`).
-    width, depth, n_trials (>= 2), weights ("gaussian" or "orthogonal"), seed :
+    width, depth, n_trials (>= 2), weights ("gaussian" or "orthogonal") :
         see :func:`deeptheory.kernels.montecarlo.sample_network`.
+    seed : int >= 0 (trial k uses seed + k), numpy Generator or None (draws the int seed).
     n0 : input dimension (default: ``width``, so orthogonal first layers are square).
     """
     s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0)
@@ -263,7 +302,7 @@ def simulate_q_star(
     burn_in: int | None = None,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> MCEstimate:
     """Fixed point q* of the q-map, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] + sigma_b^2, measured.
@@ -291,7 +330,7 @@ def simulate_c_star(
     burn_in: int | None = None,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> MCEstimate:
     """Fixed point c* of the C-map, c* = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q*, measured.
@@ -324,7 +363,7 @@ def simulate_chi1(
     burn_in: int | None = None,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> MCEstimate:
     """chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] from the growth of a tangent vector.
@@ -344,8 +383,8 @@ def simulate_chi1(
 
 def _fixed_point_inputs(sw2, sb2, activation, q0, c0):
     """Input q0, c0 (see :func:`make_inputs`) that put layer 1 at the mean-field (q*, c*)."""
-    sw2 = float(as_float("sigma_w2", sw2, lo=0.0))
-    sb2 = float(as_float("sigma_b2", sb2, lo=0.0))
+    sw2 = _scalar("sigma_w2", sw2, lo=0.0)
+    sb2 = _scalar("sigma_b2", sb2, lo=0.0)
     if sw2 == 0.0:  # the inputs do not reach layer 1
         return (1.0 if q0 is None else q0), (1.0 if c0 is None else c0)
     qs = float(_mf_q_star(sw2, sb2, activation))
@@ -353,7 +392,7 @@ def _fixed_point_inputs(sw2, sb2, activation, q0, c0):
         raise ValueError("q* is infinite (the length diverges): pass q0 and c0 explicitly")
     if q0 is None:
         q0 = (qs - sb2) / sw2  # q^1 = sigma_w^2 q0 + sigma_b^2 = q*
-    q1 = sw2 * float(as_float("q0", q0, lo=0.0)) + sb2
+    q1 = sw2 * _scalar("q0", q0, lo=0.0) + sb2
     if c0 is None:
         if qs <= 0.0 or q1 <= sb2:  # q* = 0 (ordered, sigma_b = 0): c* = 1
             c0 = 1.0
@@ -376,7 +415,7 @@ def simulate_chi_c(
     burn_in: int | None = None,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> MCEstimate:
     """chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] at (q*, c*), measured in finite networks.
@@ -406,7 +445,7 @@ def simulate_chi_c(
     if q0 is None or c0 is None:
         q0, c0 = _fixed_point_inputs(sigma_w2, sigma_b2, activation, q0, c0)
     s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0)
-    sw2 = float(as_float("sigma_w2", sigma_w2, lo=0.0))
+    sw2 = _scalar("sigma_w2", sigma_w2, lo=0.0)
     return _estimate(sw2 * s.d12[:, b:].mean(axis=1))
 
 
@@ -471,7 +510,7 @@ def simulate_curvature(
     n_points: int = 64,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     q0: float | None = None,
     fd_order: int = 4,
 ) -> CurvatureSimulation:
@@ -508,7 +547,7 @@ def simulate_curvature(
         kappa^2 0.4%, 0.4%, 0.2% low.  At layer 4 all of these are below 0.5% from 64
         points on.  fd_order = 2 needs about 4x more points for the same error.
     n_trials : >= 2 independent networks.  weights : "gaussian" or "orthogonal".
-    seed : trial k uses seed + k.
+    seed : int >= 0 (trial k uses seed + k), numpy Generator or None (draws the int seed).
     q0 : squared length per component of the input circle (default: the mean-field q*).
     fd_order : 2 or 4, the accuracy order of the finite differences.
 
@@ -525,14 +564,16 @@ def simulate_curvature(
     depth = as_int("depth", depth, lo=1)
     width = as_int("width", width, lo=3)
     n_trials = as_int("n_trials", n_trials, lo=2)
-    seed = as_int("seed", seed, lo=0, hi=MAX_SEED - (n_trials - 1))
+    seed = _trial_seed(seed, n_trials)
+    sigma_w2 = _scalar("sigma_w2", sigma_w2, lo=0.0)
+    sigma_b2 = _scalar("sigma_b2", sigma_b2, lo=0.0)
     if fd_order not in _STENCILS:
         raise ValueError(f"fd_order must be 2 or 4, got {fd_order!r}")
     if q0 is None:
         q0 = float(_mf_q_star(sigma_w2, sigma_b2, act))
         if not (np.isfinite(q0) and q0 > 0.0):
             raise ValueError(f"q* = {q0}: the circle needs 0 < q* < inf; pass q0 explicitly")
-    q0 = float(as_float("q0", q0, lo=0.0))
+    q0 = _scalar("q0", q0, lo=0.0)
     if q0 <= 0.0:
         raise ValueError("q0 must be > 0")
     x, theta = make_circle(width, q0, n_points)
@@ -579,7 +620,7 @@ def simulate_transition(
     burn_in: int | None = None,
     n_trials: int = 8,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
 ) -> TransitionScan:
     """Measured chi_1 across a sweep of sigma_w^2, and where it crosses 1 (order/chaos edge).
@@ -596,6 +637,8 @@ def simulate_transition(
     if np.any(np.diff(grid) <= 0):
         raise ValueError("sigma_w2_grid must be strictly increasing")
     b = _burn_in(burn_in, depth, 1)
+    seed = _trial_seed(seed, as_int("n_trials", n_trials, lo=2))  # common random numbers
+    _scalar("sigma_b2", sigma_b2, lo=0.0)
     per = []
     for sw2 in grid:
         s = _sample(sw2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0)
