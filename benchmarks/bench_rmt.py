@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import platform
 import time
 import warnings
 
@@ -99,6 +101,9 @@ def main() -> None:
     ap.add_argument("--baseline-points", type=int, default=100,
                     help="points the slow baseline solves (its time is scaled up)")
     args = ap.parse_args()
+    # state the machine and its load: the times below mean little without them
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} (other work running inflates the times)")
     sb2 = 0.01
     sw2 = float(mf.critical_line(sb2, "tanh"))
     L = args.depth
@@ -136,6 +141,7 @@ def main() -> None:
     print(f"  numpy chain    {t_mc_base:8.3f} s   (np.diag(phi') @ W @ J, eigvalsh(J J^T))")
     print(f"  ratio          {t_mc_base / t_mc:8.2f} x   mean eigenvalue {ev.mean():.4f} vs "
           f"{ev_base.mean():.4f} (theory m1 = 1)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

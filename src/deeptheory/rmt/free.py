@@ -31,8 +31,9 @@ phi'(x)^2 of any activation alike.
 Solver: damped Newton on these equations (two unknowns for the convolutions, one for the
 power, logarithms compared modulo 2 pi i) at z = x + i y for all x at once, with *vertical
 continuation*: start at a large height y where w ~ z (additive) or the moment series holds,
-halve y down to the requested height with warm starts.  This follows the physical branch;
-THEORY.md notes that picking a polynomial root by largest density can pick the wrong one.
+halve y down to the requested height with warm starts.  This follows the physical branch
+(the subordination functions are analytic in the upper half-plane, Belinschi & Bercovici
+2007); picking a polynomial root by largest density can pick the wrong one.
 Each step is accepted only if it lowers the residual and keeps every subordination point in
 the closed upper half-plane (Im w >= Im z for the additive case, Im w >= 0 for the
 multiplicative one).  The density is rho(x) = -Im G(x + i h)/pi at the final height
@@ -50,6 +51,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._api import ConvergenceError, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
 from .numerical import SpectralLaw, _check_law
 
@@ -67,6 +69,8 @@ class FreeConvolution(NamedTuple):
 
     ``density``: -Im G/pi at the points (float for scalar x); ``stieltjes``: G there;
     ``z``: the complex points used.
+
+    Density by Stieltjes inversion, rho = -Im G(x + i h)/pi (Akhiezer 1965; Biane 1998).
     """
 
     density: np.ndarray | float
@@ -186,11 +190,11 @@ def _prepare_x(
 
 def _finish(xs: np.ndarray, z: np.ndarray, g: np.ndarray, norm: np.ndarray, what: str):
     if not np.all(norm < 1e-8):
-        raise RuntimeError(
+        raise ConvergenceError(
             f"{what}: Newton continuation did not converge at {int(np.sum(norm >= 1e-8))} "
             f"points (max residual {float(np.nanmax(norm)):.3g}); try a larger eps"
         )
-    dens = np.maximum(-g.imag / np.pi, 0.0)
+    dens = np.where(np.isnan(g), np.nan, np.maximum(-g.imag / np.pi, 0.0))
     shape = xs.shape
     gz = g.reshape(shape)
     zz = z.reshape(shape)
@@ -264,13 +268,16 @@ def _trust(u):
     return [0.5 * np.abs(ui.imag) + 1e-3 * np.abs(ui) for ui in u]
 
 
-def _check_continuation(z, g, norm, what, stacklevel: int = 4) -> None:
-    """Raise where no level was solved; warn where the last levels failed (the value is
-    then the one at the lowest height reached, see :func:`_continue`)."""
+def _check_continuation(z, g, norm, what, stacklevel: int = 4, on_fail: str = "raise") -> None:
+    """Where no level was solved: :class:`~deeptheory._api.ConvergenceError` (``on_fail =
+    "raise"``), or a warning / nothing, those points then being NaN; warn where the last
+    levels failed (the value is then the one at the lowest height reached, see
+    :func:`_continue`)."""
     if np.any(np.isnan(g)):
-        raise RuntimeError(
+        report_nonconvergence(
             f"{what}: Newton continuation did not converge at {int(np.isnan(g).sum())} "
-            f"points; try a larger eps"
+            f"points (returned as NaN with on_fail='warn'/'ignore'); try a larger eps",
+            on_fail, stacklevel=stacklevel,
         )
     late = norm >= 1e-8
     if np.any(late):
@@ -284,13 +291,19 @@ def _check_continuation(z, g, norm, what, stacklevel: int = 4) -> None:
         )
 
 
-def _result(xs, z, g, norm, what):
-    _check_continuation(z, g, norm, what)
+def _result(xs, z, g, norm, what, on_fail="raise"):
+    _check_continuation(z, g, norm, what, stacklevel=5, on_fail=on_fail)
     return _finish(xs, z, g, np.zeros(z.shape), what)
 
 
+def _empty(xs: np.ndarray) -> FreeConvolution:
+    """Result for an empty ``x`` (numpy convention: empty in, empty out, same shape)."""
+    return FreeConvolution(np.zeros(xs.shape), np.zeros(xs.shape, complex),
+                           np.zeros(xs.shape, complex))
+
+
 def free_additive_convolution(
-    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9
+    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9, on_fail: str = "raise"
 ) -> FreeConvolution:
     """Law of A + B for free A, B (``R_{A+B} = R_A + R_B``; Voiculescu 1986).
 
@@ -301,10 +314,16 @@ def free_additive_convolution(
     2007).  A complex ``x`` (Im x > 0) is used as z itself.  Returns
     :class:`FreeConvolution` (density -Im G/pi, G, z).
     Check: two semicircles of variances v1, v2 give the semicircle of variance v1 + v2.
+    ``on_fail``: where the continuation solves no level at some points, ``"raise"``
+    (default) raises :class:`~deeptheory._api.ConvergenceError`; ``"warn"`` / ``"ignore"``
+    return NaN there and keep the rest of the grid.  An empty ``x`` gives empty arrays.
     """
     a, b = _check_law(a), _check_law(b)
     s = _scale(a, b)
+    check_on_fail(on_fail)
     xs, eps_abs, _ = _prepare_x(x, eps, s)
+    if xs.size == 0:
+        return _empty(xs)
     xf = xs.ravel()
     hs = _heights(_top(s, xf, eps_abs), eps_abs)
     z = xf + 1j * hs[0]
@@ -326,7 +345,7 @@ def free_additive_convolution(
         lambda u, zz: [np.zeros_like(zz), -np.ones_like(zz)],
         lambda u, zz: a.G_dG(u[0])[0], admissible, None, state,
     )
-    return _result(xs, zb, gb, norm, "free_additive_convolution")
+    return _result(xs, zb, gb, norm, "free_additive_convolution", on_fail)
 
 
 def _positive_law(law: SpectralLaw, name: str) -> None:
@@ -338,7 +357,7 @@ def _positive_law(law: SpectralLaw, name: str) -> None:
 
 
 def free_multiplicative_convolution(
-    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9
+    a: SpectralLaw, b: SpectralLaw, x: Any, *, eps: float = 1e-9, on_fail: str = "raise"
 ) -> FreeConvolution:
     """Law of A^(1/2) B A^(1/2) for free A, B >= 0 (``S_{AB} = S_A S_B``; Voiculescu 1987).
 
@@ -349,12 +368,18 @@ def free_multiplicative_convolution(
     over many decades near 0), steps kept at Im w >= 0.  Both laws must be on [0, inf)
     with positive mean.  A complex ``x`` (Im x > 0) is used as z itself.  Returns
     :class:`FreeConvolution`.
+    ``on_fail``: where the continuation solves no level at some points, ``"raise"``
+    (default) raises :class:`~deeptheory._api.ConvergenceError`; ``"warn"`` / ``"ignore"``
+    return NaN there and keep the rest of the grid.  An empty ``x`` gives empty arrays.
     """
     a, b = _check_law(a), _check_law(b)
     _positive_law(a, "a")
     _positive_law(b, "b")
     s = max(a.support[1] * b.support[1], a.mean * b.mean)
+    check_on_fail(on_fail)
     xs, eps_abs, _ = _prepare_x(x, eps, s, relative=True)
+    if xs.size == 0:
+        return _empty(xs)
     xf = xs.ravel()
     hs = _heights(_top(s, xf, eps_abs), eps_abs)
     z = xf + 1j * hs[0]
@@ -380,7 +405,7 @@ def free_multiplicative_convolution(
         lambda u, zz: [np.zeros_like(zz), -1.0 / zz],
         lambda u, zz: (1.0 + a.M_dM(u[0])[0]) / zz, admissible, _trust, state,
     )
-    return _result(xs, zb, gb, norm, "free_multiplicative_convolution")
+    return _result(xs, zb, gb, norm, "free_multiplicative_convolution", on_fail)
 
 
 def _power_solve(
@@ -427,7 +452,7 @@ def _power_solve(
 
 
 def free_multiplicative_power(
-    law: SpectralLaw, L: int, x: Any, *, eps: float = 1e-9
+    law: SpectralLaw, L: int, x: Any, *, eps: float = 1e-9, on_fail: str = "raise"
 ) -> FreeConvolution:
     """Law of the product of ``L`` free copies of ``law`` >= 0: S = S_law^L.
 
@@ -436,12 +461,21 @@ def free_multiplicative_power(
     s = (upper support edge)^L.  Check: the square of Marchenko-Pastur (ratio 1) has the
     Fuss-Catalan moments C(3k, k)/(2k + 1).  A complex ``x`` (Im x > 0) is used as z
     itself.  Returns :class:`FreeConvolution`.
+    ``on_fail``: where the continuation solves no level at some points, ``"raise"``
+    (default) raises :class:`~deeptheory._api.ConvergenceError`; ``"warn"`` / ``"ignore"``
+    return NaN there and keep the rest of the grid.  An empty ``x`` gives empty arrays.
+
+    S-transforms multiply: S_{A^[L]} = S_A^L (Voiculescu 1987; Pennington, Schoenholz
+    & Ganguli 2018, eqs. 12-16; Fuss-Catalan moments: Mlotkowski 2010).
     """
     law = _check_law(law)
     _positive_law(law, "law")
     L = as_int("L", L, lo=1)
     s = max(law.support[1], law.mean) ** L
+    check_on_fail(on_fail)
     xs, eps_abs, _ = _prepare_x(x, eps, s, relative=True)
+    if xs.size == 0:
+        return _empty(xs)
     xf = xs.ravel()
     z, g, norm = _power_solve(law, L, xf, eps_abs, None, law.mean**L, _top(s, xf, eps_abs))
-    return _result(xs, z, g, norm, "free_multiplicative_power")
+    return _result(xs, z, g, norm, "free_multiplicative_power", on_fail)

@@ -26,7 +26,13 @@ for relu, whose relative variance is at least L with either ensemble).
 :func:`sample_jacobian_singular_values` draws finite-width networks and returns the
 eigenvalues of J J^T (the squared singular values of J) for Monte Carlo checks.  The
 spectrum is heavy-tailed for large L: compare distribution functions, not sample
-variances (see /work/shared/THEORY.md).
+variances (Pennington, Schoenholz & Ganguli 2018, sec. 5: the largest eigenvalue grows
+with L while the mean stays 1).
+
+Broadcasting: :func:`dphi_moment` broadcasts over ``q`` and ``k``;
+:func:`jacobian_moments` and :func:`dynamical_isometry` over ``sigma_w2``, ``sigma_b2``
+and ``depth`` (numpy rules; the result's fields are then arrays of the broadcast shape,
+equal to the elementwise loop).  ``activation`` and ``weights`` are single values.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ import sympy as sp
 from scipy.special import ndtr
 
 from .. import meanfield as mf
-from .._validation import as_float, as_int
+from .._api import as_rng
+from .._validation import as_float, as_int, broadcast
 from ..kernels import Activation, expect, gaussian_rule, get_activation
 from ..kernels.montecarlo import single_thread_blas
 
@@ -59,7 +66,10 @@ S1 = {"gaussian": -1.0, "orthogonal": 0.0}
 
 
 class JacobianMoments(NamedTuple):
-    """Limiting moments of the spectrum of J J^T: m1, m2 and variance = m2 - m1^2."""
+    """Limiting moments of the spectrum of J J^T: m1, m2 and variance = m2 - m1^2.
+
+    (Pennington, Schoenholz & Ganguli 2018, eqs. 32-33.)
+    """
 
     m1: float
     m2: float
@@ -72,6 +82,8 @@ class DynamicalIsometry(NamedTuple):
     ``critical``: |chi_1 - 1| <= tol (then m1 = chi_1^L = 1 up to L tol);
     ``chi1`` = sigma_w^2 mu_1; ``m1`` = chi_1^L;
     ``relative_variance`` = (m2 - m1^2) / m1^2 = L (mu_2 / mu_1^2 - 1 - s_1).
+
+    (Pennington, Schoenholz & Ganguli 2017, 2018.)
     """
 
     critical: bool
@@ -81,7 +93,9 @@ class DynamicalIsometry(NamedTuple):
 
 
 def s1(weights: str) -> float:
-    """s_1 of the weight ensemble: -1 for ``"gaussian"``, 0 for ``"orthogonal"`` (Haar)."""
+    """s_1 of the weight ensemble, S_{W W^T / sigma_w^2}(m) = 1 + s_1 m + O(m^2): -1 for
+    ``"gaussian"`` (S = 1/(1 + m)), 0 for ``"orthogonal"`` (Haar, S = 1)
+    (Pennington, Schoenholz & Ganguli 2018, eq. 17)."""
     try:
         return S1[weights]
     except (KeyError, TypeError):
@@ -101,8 +115,12 @@ def _homogeneous(act: Activation) -> bool:
     return _piecewise_constant_dphi(act) and all(k == 0.0 for k in act.kinks)
 
 
-def dphi_moment(activation: str | Activation, q: float, k: int) -> float:
-    """mu_k = E[phi'(sqrt(q) z)^(2k)], z ~ N(0, 1), for one q >= 0 and k >= 1.
+def dphi_moment(activation: str | Activation, q: Any, k: Any) -> Any:
+    """mu_k = E[phi'(sqrt(q) z)^(2k)], z ~ N(0, 1), for q >= 0 and k >= 1
+    (Pennington, Schoenholz & Ganguli 2017, eq. 9: the moments of the law of D^2).
+
+    ``q`` and ``k`` broadcast (numpy rules): arrays give an array of the broadcast shape,
+    scalars a float.
 
     * k = 1: :func:`deeptheory.kernels.expect` with derivs (1, 1) (panel rule, ~1e-14).
     * phi' piecewise constant (linear, relu, hard_tanh, leaky variants): exact,
@@ -116,6 +134,16 @@ def dphi_moment(activation: str | Activation, q: float, k: int) -> float:
     """
     act = get_activation(activation)
     act.require(1, "E[phi'^(2k)]")
+    if np.ndim(q) or np.ndim(k):
+        qa = as_float("q", q, lo=0.0)
+        ka = np.asarray(k)
+        if ka.dtype.kind not in "iu":
+            raise TypeError(f"k must be an integer or an integer array, got {k!r}")
+        qa, ka = broadcast(q=qa, k=ka)
+        out = np.empty(qa.shape)
+        for idx in np.ndindex(qa.shape):
+            out[idx] = dphi_moment(act, float(qa[idx]), int(ka[idx]))
+        return out
     qf = float(as_float("q", q, lo=0.0))
     k = as_int("k", k, lo=1)
     if k == 1:
@@ -139,6 +167,23 @@ def dphi_moment(activation: str | Activation, q: float, k: int) -> float:
         return float(total)
     x, w = gaussian_rule(act, qf)
     return float(np.sum(w * np.asarray(act(x, 1), dtype=float) ** (2 * k)))
+
+
+def _broadcast_network(fn, sigma_w2, sigma_b2, depth, tuple_cls, **kw):
+    """Elementwise loop of ``fn`` over broadcast (sigma_w2, sigma_b2, depth): a
+    ``tuple_cls`` whose fields are arrays of the broadcast shape."""
+    sw = as_float("sigma_w2", sigma_w2, lo=0.0)
+    sb = as_float("sigma_b2", sigma_b2, lo=0.0)
+    d = np.asarray(depth)
+    if d.dtype.kind not in "iu":
+        raise TypeError(f"depth must be an integer or an integer array, got {depth!r}")
+    sw, sb, d = broadcast(sigma_w2=sw, sigma_b2=sb, depth=d)
+    rows = [fn(float(sw[i]), float(sb[i]), int(d[i]), **kw) for i in np.ndindex(sw.shape)]
+    fields = []
+    for j, name in enumerate(tuple_cls._fields):
+        dtype = bool if name == "critical" else float
+        fields.append(np.array([r[j] for r in rows], dtype=dtype).reshape(sw.shape))
+    return tuple_cls(*fields)
 
 
 def _setup(sigma_w2: Any, sigma_b2: Any, depth: Any, activation: Any, weights: Any):
@@ -166,9 +211,9 @@ def _setup(sigma_w2: Any, sigma_b2: Any, depth: Any, activation: Any, weights: A
 
 
 def jacobian_moments(
-    sigma_w2: float,
-    sigma_b2: float,
-    depth: int,
+    sigma_w2: Any,
+    sigma_b2: Any,
+    depth: Any,
     activation: str | Activation = "tanh",
     weights: str = "gaussian",
 ) -> JacobianMoments:
@@ -179,7 +224,11 @@ def jacobian_moments(
     (Pennington, Schoenholz & Ganguli 2017, 2018).  For positively homogeneous phi
     (linear, relu) mu_k does not depend on q, and q* = 0 or inf is accepted; for any
     other phi an infinite q* raises ``ValueError``.
+    ``sigma_w2``, ``sigma_b2`` and ``depth`` broadcast (the fields are then arrays).
     """
+    if np.ndim(sigma_w2) or np.ndim(sigma_b2) or np.ndim(depth):
+        return _broadcast_network(jacobian_moments, sigma_w2, sigma_b2, depth,
+                                  JacobianMoments, activation=activation, weights=weights)
     act, sw2, _, L, s_1, q = _setup(sigma_w2, sigma_b2, depth, activation, weights)
     mu1 = dphi_moment(act, q, 1)
     mu2 = dphi_moment(act, q, 2)
@@ -191,9 +240,9 @@ def jacobian_moments(
 
 
 def dynamical_isometry(
-    sigma_w2: float,
-    sigma_b2: float,
-    depth: int,
+    sigma_w2: Any,
+    sigma_b2: Any,
+    depth: Any,
     activation: str | Activation = "tanh",
     weights: str = "gaussian",
     *,
@@ -203,9 +252,15 @@ def dynamical_isometry(
 
     Returns :class:`DynamicalIsometry` with critical = |sigma_w^2 mu_1 - 1| <= tol and
     relative_variance = (m2 - m1^2)/m1^2 = L (mu_2/mu_1^2 - 1 - s_1).  Dynamical
-    isometry means critical and relative_variance << 1 (e.g. orthogonal tanh, small q*).
+    isometry means critical and relative_variance << 1 (e.g. orthogonal tanh, small q*;
+    Pennington, Schoenholz & Ganguli 2017, sec. 3).  ``sigma_w2``, ``sigma_b2`` and
+    ``depth`` broadcast (the fields are then arrays).
     """
     tol = float(as_float("tol", tol, lo=0.0))
+    if np.ndim(sigma_w2) or np.ndim(sigma_b2) or np.ndim(depth):
+        return _broadcast_network(dynamical_isometry, sigma_w2, sigma_b2, depth,
+                                  DynamicalIsometry, activation=activation, weights=weights,
+                                  tol=tol)
     act, sw2, _, L, s_1, q = _setup(sigma_w2, sigma_b2, depth, activation, weights)
     mu1 = dphi_moment(act, q, 1)
     mu2 = dphi_moment(act, q, 2)
@@ -233,7 +288,7 @@ def sample_jacobian_singular_values(
     width: int,
     weights: str = "gaussian",
     n_trials: int = 1,
-    seed: int = 0,
+    seed: Any = 0,
 ) -> np.ndarray:
     """Eigenvalues of J J^T (squared singular values of J) of random networks.
 
@@ -245,17 +300,19 @@ def sample_jacobian_singular_values(
     with one matrix product per layer, and returns the singular values of J squared.
 
     Returns an array of shape (n_trials, width), each row in descending order.
-    Randomness comes only from ``numpy.random.default_rng(seed)``, so equal arguments
-    give equal results; BLAS runs single-threaded inside (see
-    :func:`deeptheory.kernels.montecarlo.single_thread_blas`).
+    ``seed``: an int >= 0, a ``numpy.random.Generator`` (used and advanced as is) or
+    None (fresh entropy); randomness comes only from it, so an int seed and
+    ``numpy.random.default_rng(seed)`` give equal results.  BLAS runs single-threaded
+    inside (see :func:`deeptheory.kernels.montecarlo.single_thread_blas`).
+    Reference: Pennington, Schoenholz & Ganguli (2017, sec. 5; 2018, fig. 2) compare
+    the same sampled spectra with the free-probability density.
     """
     act, sw2, sb2, L, _, q = _setup(sigma_w2, sigma_b2, depth, activation, weights)
     n = as_int("width", width, lo=1)
     trials = as_int("n_trials", n_trials, lo=1)
-    seed = as_int("seed", seed, lo=0)
+    rng = as_rng(seed)
     orthogonal = weights == "orthogonal"
     sw, sb = math.sqrt(sw2), math.sqrt(sb2)
-    rng = np.random.default_rng(seed)
     out = np.empty((trials, n))
     with single_thread_blas():
         for t in range(trials):

@@ -1,6 +1,7 @@
 """Closed-form spectral laws and free-probability transforms.
 
-Conventions (see ``THEORY.md``, "Random matrices and free probability"):
+Conventions (as in Mingo & Speicher 2017, "Free Probability and Random Matrices", with
+the sign of ``G`` fixed below):
 
 * Stieltjes transform ``G(z) = integral rho(t) / (z - t) dt``; ``G(z) ~ 1/z`` at infinity and
   ``Im G < 0`` for ``Im z > 0``; density ``rho(x) = -(1/pi) lim_{eps -> 0+} Im G(x + i eps)``.
@@ -109,32 +110,72 @@ def semicircle_pdf(x: Any, var: Any = 1.0) -> np.ndarray | float:
     return scalar_or_array(np.sqrt(inside) / (2.0 * np.pi * v))
 
 
-def semicircle_cdf(x: Any, var: Any = 1.0) -> np.ndarray | float:
-    """Distribution function of the semicircle of variance ``s^2 = var``.
+def _t_minus_sincos(t: np.ndarray) -> np.ndarray:
+    """``t - sin t cos t`` for t in [0, pi] without cancellation (Taylor series for t < 0.5).
 
-    With ``u = clip(x / (2 s), -1, 1)``: ``F(x) = 1/2 + (u sqrt(1 - u^2) + arcsin u) / pi``,
-    evaluated as (t - sin t cos t)/pi with t = arccos(-u), by its Taylor series for
-    t < 0.5, so that the left tail F ~ (4 sqrt(2)/(3 pi)) (1 + u)^(3/2) keeps full relative
-    accuracy (the index law of spin glasses needs it; Bray & Dean 2007).
+    ``t - sin(2t)/2 = sum_{n >= 1} (-1)^(n+1) (2t)^(2n+1) / (2 (2n+1)!)``; every term
+    of the sum for t >= 0.5 is a difference of O(1) numbers with a result >= 0.08.
     """
-    x = as_float("x", x)
-    v = _positive("var", var)
-    x, v = np.broadcast_arrays(x, v)
-    u = np.clip(x / (2.0 * np.sqrt(v)), -1.0, 1.0)
-    th = np.arccos(-u)  # in [0, pi]
-    out = np.empty(th.shape)
-    small = th < 0.5
-    ts = th[small]
-    # t - sin(2t)/2 = sum_{n >= 1} (-1)^(n+1) (2t)^(2n+1) / (2 (2n+1)!)
+    t = np.asarray(t, dtype=float)
+    out = np.empty(t.shape)
+    small = t < 0.5
+    ts = t[small]
     s2 = (2.0 * ts) ** 2
     acc = np.zeros_like(ts)
     term = (2.0 * ts) ** 3 / 12.0
     for n in range(1, 14):
         acc += term
         term = -term * s2 / ((2 * n + 2) * (2 * n + 3))
-    out[small] = acc / np.pi
-    tb = th[~small]
-    out[~small] = (tb - np.sin(tb) * np.cos(tb)) / np.pi
+    out[small] = acc
+    tb = t[~small]
+    out[~small] = tb - np.sin(tb) * np.cos(tb)
+    return out
+
+
+def _t_minus_arctan(t: np.ndarray) -> np.ndarray:
+    """``T - arctan T`` for T >= 0 without cancellation (series ``sum (-1)^(n+1)
+    T^(2n+1)/(2n+1)`` for T < 0.5, direct above, where the result is >= 0.036 T)."""
+    t = np.asarray(t, dtype=float)
+    out = np.empty(t.shape)
+    small = t < 0.5
+    ts = t[small]
+    t2 = ts * ts
+    acc = np.zeros_like(ts)
+    power = ts * t2
+    for n in range(1, 40):
+        acc += (1.0 if n % 2 else -1.0) * power / (2 * n + 1)
+        power = power * t2
+    out[small] = acc
+    tb = t[~small]
+    out[~small] = tb - np.arctan(tb)
+    return out
+
+
+def semicircle_cdf(x: Any, var: Any = 1.0) -> np.ndarray | float:
+    """Distribution function of the Wigner semicircle of variance ``s^2 = var`` (Wigner 1958).
+
+    Support ``[-2 s, 2 s]``, ``s = sqrt(var)``; with ``u = x / (2 s)`` clipped to [-1, 1],
+
+    ``F(x) = 1/2 + (u sqrt(1 - u^2) + arcsin u) / pi = (t - sin t cos t) / pi``,
+    ``t = arccos(-u) = 2 arcsin(sqrt((x + 2 s) / (4 s)))``.
+
+    ``t`` is computed from ``x + 2 s`` (not from ``u``, whose arccos near -1 loses half the
+    digits) and ``t - sin t cos t`` by its Taylor series for t < 0.5, so the left tail
+    ``F ~ (4 sqrt(2) / (3 pi)) (1 + u)^(3/2)`` keeps full relative accuracy down to the
+    underflow (the index law of spin glasses needs it; Bray & Dean 2007): the relative
+    error is a few ulp times the condition number ``1.5 |x| / (x + 2 s)``.  Near the right
+    edge ``F = 1 - O((1 - u)^(3/2))`` is accurate to a few ulp in absolute terms (for the
+    right tail itself use ``1 - F(x) = F(-x)``, the law being symmetric).  This is the
+    single semicircle distribution function of the package (``spinglass`` uses it with
+    ``var = 1/4``, support [-1, 1]).
+    """
+    x = as_float("x", x)
+    v = _positive("var", var)
+    x, v = np.broadcast_arrays(x, v)
+    s = np.sqrt(v)
+    d = np.clip((x + 2.0 * s) / (4.0 * s), 0.0, 1.0)  # (1 + u) / 2
+    th = 2.0 * np.arcsin(np.sqrt(d))  # in [0, pi]
+    out = _t_minus_sincos(th) / np.pi
     return scalar_or_array(np.clip(out, 0.0, 1.0))
 
 
@@ -142,6 +183,8 @@ def semicircle_moment(k: int, var: Any = 1.0) -> np.ndarray | float:
     """``E[x^k]`` for the semicircle: ``0`` for odd ``k``, ``Catalan(k/2) s^k`` for even ``k``.
 
     ``Catalan(j) = C(2j, j) / (j + 1)`` counts non-crossing pair partitions (Wigner).
+
+    (Wigner 1955.)
     """
     k = as_int("k", k, lo=0)
     v = _positive("var", var)
@@ -158,6 +201,8 @@ def semicircle_stieltjes(z: Any, var: Any = 1.0) -> np.ndarray | complex:
     the root of ``s^2 G^2 - z G + 1 = 0`` with ``G ~ 1/z``; the product of principal square roots
     gives the physical branch for every complex ``z`` off ``[-2 s, 2 s]``. Raises ValueError for
     real ``z`` in the (closed) support, where ``G`` is not defined.
+
+    (Wigner 1958; Mingo & Speicher 2017, ch. 2.)
     """
     z = _as_complex("z", z)
     v = _positive("var", var)
@@ -171,7 +216,7 @@ def semicircle_stieltjes(z: Any, var: Any = 1.0) -> np.ndarray | complex:
 
 
 def semicircle_r(w: Any, var: Any = 1.0) -> np.ndarray | complex | float:
-    """R-transform of the semicircle of variance ``s^2``: ``R(w) = s^2 w`` (Voiculescu)."""
+    """R-transform of the semicircle of variance ``s^2``: ``R(w) = s^2 w`` (Voiculescu 1986)."""
     wa = np.asarray(w)
     w = _as_complex("w", w) if np.iscomplexobj(wa) else as_float("w", w)
     v = _positive("var", var)
@@ -223,20 +268,47 @@ def marchenko_pastur_pdf(x: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | flo
 def marchenko_pastur_cdf(x: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | float:
     """Distribution function of the full Marchenko-Pastur law, atom at ``0`` included.
 
-    ``F(x) = max(0, 1 - 1/c) [x >= 0] + I(x) / (2 pi s^2 c)`` with, for ``a <= x <= b``,
-    ``I(x) = sqrt((b - x)(x - a)) + (a + b)/2 (arcsin u + pi/2) - sqrt(ab) (arcsin v + pi/2)``,
-    ``u = (2x - a - b)/(b - a)``, ``v = ((a + b) x - 2ab) / (x (b - a))``
-    (an antiderivative of ``sqrt((b - t)(t - a)) / t``, checked by differentiation).
+    ``F(x) = max(0, 1 - 1/c) [x >= 0] + I(x) / (2 pi s^2 c)`` with
+    ``I(x) = integral_a^x sqrt((b - t)(t - a)) / t dt`` (Marchenko & Pastur 1967;
+    Bai & Silverstein 2010, sec. 3.1).  With ``A = sqrt a = s |1 - sqrt c|``,
+    ``B = sqrt b = s (1 + sqrt c)``, ``x = a + (b - a) sin^2 alpha`` (alpha in [0, pi/2]),
+    the substitution ``t = (a + b)/2 - (b - a)/2 cos phi`` gives the closed form
+
+    ``I = (B - A)^2 [A cos^2(alpha) (alpha - sin alpha cos alpha) + B sin^2(alpha) (alpha +
+    sin alpha cos alpha)] / (A cos^2 alpha + B sin^2 alpha) + 2 A B (T - arctan T)``,
+    ``T = (B - A) sin alpha cos alpha / (A cos^2 alpha + B sin^2 alpha)``,
+
+    a sum of non-negative terms (``alpha - sin cos`` and ``T - arctan T`` by their Taylor
+    series where small), so there is no cancellation near either edge:
+    ``F - F(a) ~ (4 / (3 pi)) sqrt(b - a) (x - a)^(3/2) / (4 s^2 c a)`` keeps full relative
+    accuracy (relative error a few ulp times the condition number
+    ``1.5 x / (x - a)`` of the float inputs), and near ``b`` the absolute error is a few
+    ulp.  ``sin^2 alpha = (x - a)/(b - a)`` and ``cos^2 alpha = (b - x)/(b - a)`` are
+    formed from ``a = s^2 (1 - c)^2 / (1 + sqrt c)^2``, which avoids the cancellation in
+    ``1 - sqrt c`` for c near 1.
     """
     x = as_float("x", x)
-    x, c, v, a, b = _mp_args(x, ratio, var)
+    x, c, v, _, _ = _mp_args(x, ratio, var)
+    r = np.sqrt(c)
+    s = np.sqrt(v)
+    big_a = s * np.abs(1.0 - c) / (1.0 + r)  # s |1 - sqrt c| without cancellation
+    big_b = s * (1.0 + r)
+    bma = 2.0 * s * np.minimum(1.0, r)  # B - A
+    a = big_a * big_a
+    b = big_b * big_b
+    width = bma * (big_a + big_b)  # b - a
     xc = np.clip(x, a, b)
-    xs = np.where(xc > 0, xc, 1.0)  # only x = a = 0 (c = 1) hits the guard; there sqrt(ab) = 0
-    q = np.clip((b - xc) * (xc - a), 0.0, None)
-    u = np.clip((2.0 * xc - a - b) / (b - a), -1.0, 1.0)
-    w = np.clip(((a + b) * xs - 2.0 * a * b) / (xs * (b - a)), -1.0, 1.0)
-    integral = (np.sqrt(q) + 0.5 * (a + b) * (np.arcsin(u) + 0.5 * np.pi)
-                - np.sqrt(a * b) * (np.arcsin(w) + 0.5 * np.pi))
+    sn2 = np.clip((xc - a) / width, 0.0, 1.0)
+    cs2 = np.clip((b - xc) / width, 0.0, 1.0)
+    sn, cs = np.sqrt(sn2), np.sqrt(cs2)
+    alpha = np.arctan2(sn, cs)
+    den = big_a * cs2 + big_b * sn2
+    ok = den > 0.0  # den = 0 only at x = a = 0 (c = 1), where I = 0
+    dens = np.where(ok, den, 1.0)
+    first = (big_a * cs2 * _t_minus_sincos(alpha)
+             + big_b * sn2 * (alpha + sn * cs)) / dens
+    tt = np.where(ok, bma * sn * cs / dens, 0.0)
+    integral = np.where(ok, bma * bma * first + 2.0 * big_a * big_b * _t_minus_arctan(tt), 0.0)
     cont = integral / (2.0 * np.pi * v * c)
     cont = np.where(x >= b, np.minimum(1.0, 1.0 / c), np.where(x <= a, 0.0, cont))
     atom = np.where(x >= 0, np.maximum(0.0, 1.0 - 1.0 / c), 0.0)
@@ -248,6 +320,8 @@ def marchenko_pastur_moment(k: int, ratio: Any, var: Any = 1.0) -> np.ndarray | 
 
     ``m_k = s^{2k} sum_{j=0}^{k-1} N(k, j + 1) c^j`` with ``N(k, r) = C(k, r) C(k, r - 1) / k``;
     ``m_0 = 1``. E.g. ``m_1 = s^2``, ``m_2 = s^4 (1 + c)``, ``m_3 = s^6 (1 + 3c + c^2)``.
+
+    (Bai & Silverstein 2010, sec. 3.1.)
     """
     k = as_int("k", k, lo=0)
     c = _positive("ratio", ratio)
@@ -272,6 +346,8 @@ def marchenko_pastur_stieltjes(z: Any, ratio: Any, var: Any = 1.0) -> np.ndarray
     at large ``|z|`` and at ``z = 0`` when ``c < 1`` (a removable point: ``G(0) = -1/(s^2 (1 -
     c))``). When ``c > 1`` the atom gives a pole with residue ``1 - 1/c`` at ``0``. Raises
     ValueError for real ``z`` in ``[a, b]`` or at ``z = 0`` when ``c >= 1``.
+
+    (Marchenko & Pastur 1967; Bai & Silverstein 2010, sec. 3.3.)
     """
     z = _as_complex("z", z)
     z, c, v, a, b = _mp_args(z, ratio, var)
@@ -287,6 +363,8 @@ def marchenko_pastur_r(w: Any, ratio: Any, var: Any = 1.0) -> np.ndarray | compl
     """R-transform of Marchenko-Pastur: ``R(w) = s^2 / (1 - c s^2 w)`` (Voiculescu).
 
     Pole at ``w = 1 / (c s^2)``.
+
+    (Voiculescu 1986.)
     """
     wa = np.asarray(w)
     w = _as_complex("w", w) if np.iscomplexobj(wa) else as_float("w", w)
@@ -325,7 +403,10 @@ def bernoulli_moment(k: int, p: Any) -> np.ndarray | float:
 
 
 def bernoulli_stieltjes(z: Any, p: Any) -> np.ndarray | complex:
-    """``G(z) = (1 - p)/z + p/(z - 1)`` for the Bernoulli(p) law; ValueError at the atoms."""
+    """``G(z) = (1 - p)/z + p/(z - 1)`` for the Bernoulli(p) law; ValueError at the atoms.
+
+    (Pennington, Schoenholz & Ganguli 2017.)
+    """
     z = _as_complex("z", z)
     p = _prob("p", p)
     z, p = np.broadcast_arrays(z, p)
@@ -373,6 +454,9 @@ def density_from_stieltjes(
     ``G`` follows this module's sign convention (``Im G < 0`` above the axis). The error is
     ``O(eps)`` where the density is smooth and ``O(sqrt(eps))`` at square-root edges; atoms
     contribute ``mass * eps / (pi ((x - x0)^2 + eps^2))`` and should be subtracted first.
+
+    Stieltjes-Perron inversion, rho(x) = -(1/pi) lim_{eps -> 0+} Im G(x + i eps)
+    (Akhiezer 1965).
     """
     x = as_float("x", x)
     e = _positive("eps", eps)
@@ -388,6 +472,8 @@ def moments_to_stieltjes(moments: Any, z: Any) -> np.ndarray | complex:
     ``moments = [m_0, m_1, ..., m_{K-1}]`` (``m_0`` is the total mass, normally 1). The series
     converges for ``|z| > max |support|``; the truncation error is ``O(m_K |z|^{-K-1})``.
     Evaluated by Horner's rule in ``1/z``.
+
+    (Akhiezer 1965.)
     """
     mom = as_float("moments", moments)
     if mom.ndim != 1 or mom.size == 0:

@@ -71,6 +71,9 @@ class SpectralLaw:
     Subclasses implement :meth:`G_dG` (``G`` and ``G'`` at complex points off the
     support) and set ``moments`` (at least ``(1, m1, m2)``) and ``support`` (an interval
     ``(lo, hi)`` containing the support).
+
+    G(z) = integral rho(t)/(z - t) dt and M(z) = z G(z) - 1 (Akhiezer 1965; Mingo &
+    Speicher 2017, ch. 2).
     """
 
     moments: tuple[float, ...]
@@ -99,6 +102,8 @@ class DiscreteLaw(SpectralLaw):
     ``weights`` must be >= 0 and sum to 1 (within 1e-9; they are then renormalised).
     ``G(z) = sum_k w_k/(z - x_k)`` is a compiled kernel sum
     (:func:`deeptheory.kernels.stieltjes_sum`).
+
+    (Akhiezer 1965: a Gauss rule is the discrete law whose G is the Pade approximant.)
     """
 
     def __init__(self, nodes: Any, weights: Any):
@@ -129,6 +134,8 @@ class SemicircleLaw(SpectralLaw):
     """Wigner semicircle of variance ``var`` (closed form, :func:`laws.semicircle_stieltjes`).
 
     ``G' = G / (2 s^2 G - z)`` from ``s^2 G^2 - z G + 1 = 0``.
+
+    (Wigner 1958.)
     """
 
     def __init__(self, var: float = 1.0):
@@ -150,6 +157,8 @@ class MarchenkoPasturLaw(SpectralLaw):
     ``ratio`` c = N/M), atom at 0 included when c > 1 (:func:`laws.marchenko_pastur_stieltjes`).
 
     ``G' = (G - c s^2 G^2) / (2 c s^2 z G - (z - s^2 (1 - c)))``.
+
+    (Marchenko & Pastur 1967.)
     """
 
     def __init__(self, ratio: float, var: float = 1.0):
@@ -184,6 +193,8 @@ def law_from_density(
     makes square-root edges (semicircle, Marchenko-Pastur) and inverse-square-root edges
     (arcsine) smooth in theta.  The density must integrate to 1 within 1e-6 on the rule
     (``ValueError`` otherwise: pass a normalised density and its whole support).
+
+    Quadrature: Davis & Rabinowitz (1984), ch. 2; G(z) = sum_k w_k / (z - x_k).
     """
     a = float(as_float("lo", lo))
     b = float(as_float("hi", hi))
@@ -294,7 +305,10 @@ def _out(a: np.ndarray) -> np.ndarray | complex:
 
 
 def stieltjes(law: SpectralLaw, z: Any) -> np.ndarray | complex:
-    """``G(z) = integral rho(t)/(z - t) dt`` of ``law`` (``Im G < 0`` for ``Im z > 0``)."""
+    """``G(z) = integral rho(t)/(z - t) dt`` of ``law`` (``Im G < 0`` for ``Im z > 0``).
+
+    Stieltjes inversion: rho(x) = -Im G(x + i0)/pi (Akhiezer 1965).
+    """
     law = _check_law(law)
     za = _complex("z", z)
     _off_support(law, za)
@@ -302,7 +316,10 @@ def stieltjes(law: SpectralLaw, z: Any) -> np.ndarray | complex:
 
 
 def moment_generating(law: SpectralLaw, z: Any) -> np.ndarray | complex:
-    """``M(z) = z G(z) - 1 = sum_k m_k z^(-k)``."""
+    """``M(z) = z G(z) - 1 = sum_k m_k z^(-k)``.
+
+    (Voiculescu 1987; Mingo & Speicher 2017, ch. 2.)
+    """
     law = _check_law(law)
     za = _complex("z", z)
     _off_support(law, za)
@@ -339,7 +356,10 @@ def _ray_newton(
 
 
 def inverse_stieltjes(law: SpectralLaw, w: Any) -> np.ndarray | complex:
-    """``G^{-1}(w)``: the z with G(z) = w on the branch analytic at w = 0 (z ~ 1/w)."""
+    """``G^{-1}(w)``: the z with G(z) = w on the branch analytic at w = 0 (z ~ 1/w).
+
+    R(w) = G^{-1}(w) - 1/w (Voiculescu 1986).
+    """
     law = _check_law(law)
     wa = _complex("w", w)
     if np.any(wa == 0):
@@ -365,7 +385,10 @@ def r_transform(law: SpectralLaw, w: Any) -> np.ndarray | complex:
 
 
 def inverse_moment_generating(law: SpectralLaw, m: Any) -> np.ndarray | complex:
-    """``M^{-1}(m)``: the z with M(z) = m on the branch analytic at m = 0 (z ~ m_1/m)."""
+    """``M^{-1}(m)``: the z with M(z) = m on the branch analytic at m = 0 (z ~ m_1/m).
+
+    chi = M^{-1} gives S(m) = (1 + m)/(m chi(m)) (Voiculescu 1987).
+    """
     law = _check_law(law)
     ma = _complex("m", m)
     m1, m2 = law.moments[1], law.moments[2]

@@ -17,7 +17,7 @@ def plot_jacobian_spectrum(
     sigma_b2: float,
     depth: int,
     activation: Any = "tanh",
-    weights: str = "orthogonal",
+    weights: str = "gaussian",
     *,
     samples: np.ndarray | None = None,
     ax: Any = None,
@@ -30,6 +30,9 @@ def plot_jacobian_spectrum(
     log grid (deep networks spread the spectrum over decades); atoms are listed in the
     legend.  ``samples`` (eigenvalues of sampled networks) are drawn as a histogram
     normalised by the total number of samples (so an atom at 0 lowers it like the theory).
+
+    Plotted: lambda ln(10) rho(lambda), rho from S_{J J^T} = S_{D^2}^L S_{W W^T}^L
+    (Pennington, Schoenholz & Ganguli 2017, 2018).
     """
     import matplotlib.pyplot as plt
 
@@ -87,6 +90,9 @@ def plot_max_singular_value(
 
     ``samples`` may map "gaussian"/"orthogonal" to sampled largest singular values per
     depth (same length as ``depths``), drawn as markers.
+
+    Theory: sigma_max = sqrt(lambda_max), lambda_max = min over m > 0 of M^{-1}(m)
+    (Pennington, Schoenholz & Ganguli 2018).
     """
     import matplotlib.pyplot as plt
 

@@ -24,7 +24,7 @@ log M^{-1}(M) - log z in the variable u = M + p, with *vertical continuation*: s
 large height Im z = Y (where M ~ m1/z + m2/z^2), lower Im z geometrically (factor 1/2) down
 to eps with warm starts and a few backtracked Newton steps per level.  This follows the
 physical branch (Im G < 0 above the axis); picking "the root with the largest density"
-among polynomial roots picks the wrong branch (THEORY.md).  Working with u = M + p avoids
+among polynomial roots can pick the wrong branch.  Working with u = M + p avoids
 cancellation: G = (1 + M)/z = (1 - p)/z + u/z, so the atom (1 - p) delta_0 is removed
 exactly and the continuous part near 0 is u/z.
 
@@ -45,7 +45,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
-from .._validation import as_float, as_int, scalar_or_array
+from .._api import check_on_fail, report_nonconvergence
+from .._validation import as_float, as_int, broadcast, scalar_or_array
 from ..kernels import get_activation, legendre_rule
 from .free import _check_continuation, _power_solve
 from .jacobian import _setup, dphi_moment
@@ -68,6 +69,8 @@ class JacobianDensity(NamedTuple):
     (float for scalar ``x``, else an array of x's shape);
     ``atoms``: tuple of (location, mass) pairs with mass > 0, not included in ``density``.
     The total mass is ``integral density + sum of atom masses = 1``.
+
+    (Pennington, Schoenholz & Ganguli 2017, 2018.)
     """
 
     density: np.ndarray | float
@@ -134,7 +137,7 @@ def jacobian_atoms(
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
-    activation: Any = "relu",
+    activation: Any = "tanh",
     weights: str = "gaussian",
 ) -> tuple[tuple[float, float], ...]:
     """Atoms (location, mass) of the limiting spectrum of J J^T.
@@ -142,7 +145,10 @@ def jacobian_atoms(
     Bernoulli D^2 (linear, relu, hard_tanh): mass 1 - p at 0 when p < 1; for orthogonal
     weights, mass max(0, 1 - L (1 - p)) at (sigma_w^2 c^2)^L.  Smooth activations
     (tanh, erf, ...) have none (an atom at 0 only if phi' vanishes on a set of positive
-    Gaussian measure).
+    Gaussian measure).  Pennington, Schoenholz & Ganguli (2017, sec. 4; 2018, sec. 4.2).
+    The network parameters must be scalars (the result is a tuple of pairs).
+
+    Masses: m_0 = 1 - p at 0, m_s = max(0, 1 - L (1 - p)) at s = (sigma_w^2 c^2)^L.
     """
     return _atoms(_law(sigma_w2, sigma_b2, depth, activation, weights))
 
@@ -242,7 +248,7 @@ def jacobian_max_eigenvalue(
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
-    activation: Any = "relu",
+    activation: Any = "tanh",
     weights: str = "gaussian",
 ) -> float:
     """lambda_max = min over real m > 0 of M^{-1}(m), the top of the spectrum of J J^T.
@@ -254,7 +260,22 @@ def jacobian_max_eigenvalue(
     whole spectrum, atoms included: for orthogonal weights with an atom at s =
     (sigma_w^2 c^2)^L (mass max(0, 1 - L(1 - p)) > 0, or the linear case) it returns s,
     and the continuous part then ends below s.
+
+    ``sigma_w2``, ``sigma_b2`` and ``depth`` broadcast (numpy rules; the result is then an
+    array equal to the elementwise loop).  Pennington, Schoenholz & Ganguli (2018, eq. 18).
     """
+    if np.ndim(sigma_w2) or np.ndim(sigma_b2) or np.ndim(depth):
+        sw = as_float("sigma_w2", sigma_w2, lo=0.0)
+        sb = as_float("sigma_b2", sigma_b2, lo=0.0)
+        d = np.asarray(depth)
+        if d.dtype.kind not in "iu":
+            raise TypeError(f"depth must be an integer or an integer array, got {depth!r}")
+        sw, sb, d = broadcast(sigma_w2=sw, sigma_b2=sb, depth=d)
+        out = np.empty(sw.shape)
+        for i in np.ndindex(sw.shape):
+            out[i] = jacobian_max_eigenvalue(float(sw[i]), float(sb[i]), int(d[i]),
+                                             activation, weights)
+        return out
     law = _law(sigma_w2, sigma_b2, depth, activation, weights)
     if isinstance(law, _General):
         return _general_lambda_max(law)
@@ -264,7 +285,8 @@ def jacobian_max_eigenvalue(
 
 
 def _solve_u(
-    zs: np.ndarray, law: _Law, y_top: float, shrink: float = 0.5, iters: int = 4
+    zs: np.ndarray, law: _Law, y_top: float, shrink: float = 0.5, iters: int = 4,
+    on_fail: str = "raise",
 ) -> np.ndarray:
     """u = M(z) + p on the physical branch at z = zs (scaled by s), by vertical continuation."""
     p, L = law.p, law.L
@@ -304,9 +326,12 @@ def _solve_u(
                     break
     res = np.abs(r)
     if not np.all(res < 1e-8):
-        raise RuntimeError(
-            f"Newton continuation did not converge (max log-residual {res.max():.3g})"
+        report_nonconvergence(
+            f"jacobian_density: Newton continuation did not converge at "
+            f"{int(np.sum(~(res < 1e-8)))} points (max log-residual {np.nanmax(res):.3g})",
+            on_fail, stacklevel=4,
         )
+        u = np.where(res < 1e-8, u, complex(np.nan, np.nan))
     return u
 
 
@@ -374,7 +399,8 @@ def _pushforward_density(y: np.ndarray, act, q: float, scale: float) -> np.ndarr
     return out
 
 
-def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float):
+def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float,
+                     on_fail: str = "raise"):
     """-Im G/pi at x + i h with h = eps lambda_max, or (eps = 0) h = GENERAL_EPS min(x, lambda_max).
 
     Points where the continuation does not reach that height (far tails, below the
@@ -410,8 +436,8 @@ def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float):
         z, g, norm = _power_solve(
             law.d2, law.L, xp[idx], floor[idx], _general_log_s_w(law), m1, y_top
         )
-        _check_continuation(z, g, norm, "jacobian_density")
-        dens[idx] = np.maximum(-g.imag / np.pi, 0.0)
+        _check_continuation(z, g, norm, "jacobian_density", stacklevel=5, on_fail=on_fail)
+        dens[idx] = np.where(np.isnan(g), np.nan, np.maximum(-g.imag / np.pi, 0.0))
     out[pos] = dens
     return scalar_or_array(out.reshape(xs.shape))
 
@@ -421,10 +447,11 @@ def jacobian_density(
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
-    activation: Any = "relu",
+    activation: Any = "tanh",
     weights: str = "gaussian",
     *,
     eps: float = 0.0,
+    on_fail: str = "raise",
 ) -> JacobianDensity:
     """Continuous part of the limiting (N -> inf) eigenvalue density of J J^T.
 
@@ -455,7 +482,15 @@ def jacobian_density(
     possible (x at the orthogonal atom) the value at that last height is returned.
     Returns :class:`JacobianDensity` (density, atoms); the density excludes the atoms and
     integrates to 1 - sum of atom masses.  The density is 0 for x < 0.
+
+    Broadcasting: ``x`` may have any shape; the network parameters ``sigma_w2``,
+    ``sigma_b2``, ``depth``, ``activation`` and ``weights`` must be scalars (one law per
+    call; an array raises ``ValueError``/``TypeError`` naming it).  ``on_fail``: where the
+    Newton continuation does not converge, ``"raise"`` (default) raises
+    :class:`~deeptheory._api.ConvergenceError`; ``"warn"`` / ``"ignore"`` return NaN at
+    those points and keep the rest of the grid.
     """
+    check_on_fail(on_fail)
     xs = as_float("x", x)
     e = float(as_float("eps", eps, lo=0.0))
     if not math.isfinite(e):
@@ -467,7 +502,7 @@ def jacobian_density(
     if isinstance(law, _General):
         act = get_activation(activation)
         q = _setup(sigma_w2, sigma_b2, depth, activation, weights)[5]
-        return JacobianDensity(_general_density(xs, law, e, act, q), atoms)
+        return JacobianDensity(_general_density(xs, law, e, act, q, on_fail), atoms)
     flat = xs.reshape(-1) / law.scale
     out = np.zeros(flat.shape)
     pos = np.nonzero(flat > 0.0)[0]
@@ -478,14 +513,14 @@ def jacobian_density(
         # continue down to well below x itself so the axis solve starts next to its root
         floor = np.full(xp.shape, e) if e > 0.0 else np.clip(1e-6 * xp, 1e-40, _FLOOR)
         z = xp + 1j * floor
-        u = _solve_u(z, law, y_top)
+        u = _solve_u(z, law, y_top, on_fail=on_fail)
         if e == 0.0:
             z, u = _to_axis(xp, z, u, law)
         g = u / z
         for loc, mass in atoms:
             if loc > 0.0:
                 g = g - mass / (z - loc / law.scale)
-        out[pos] = np.maximum(-g.imag / np.pi, 0.0) / law.scale
+        out[pos] = np.where(np.isnan(g), np.nan, np.maximum(-g.imag / np.pi, 0.0)) / law.scale
     return JacobianDensity(scalar_or_array(out.reshape(xs.shape)), atoms)
 
 
@@ -494,7 +529,7 @@ def jacobian_cdf(
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
-    activation: Any = "relu",
+    activation: Any = "tanh",
     weights: str = "gaussian",
     *,
     order: int = 12,
@@ -508,12 +543,34 @@ def jacobian_cdf(
     interval) in log t between the sorted points and lambda_max / 2, and in s with
     t = lambda_max (1 - s^2 / 2) above, which absorbs the square-root edge.  Accuracy
     about 1e-8 where the density is smooth (it inherits :func:`jacobian_density`'s).
+
+    Below the lower edge of the continuous part (orthogonal weights, smooth phi, L > 1:
+    (sigma_w^2 min phi'^2)^L over the quadrature law of D^2) F is the atom mass exactly.
+    Because of the 1e-8 bias, 1 - integral could fall slightly below the atom mass at
+    small x (e.g. -1e-8 for Gaussian tanh, L = 2, before clipping); the result is
+    therefore clipped to [mass of the atoms <= x, 1] and made non-decreasing over the
+    requested points (the clip moves values by at most the ~1e-8 accuracy).  Known
+    limitation: for orthogonal weights and a smooth phi, F just above that lower edge
+    (where the quadrature law of D^2 shows its nodes) was measured 9.4e-6 above 0 for
+    tanh at L = 2 (sigma_w2 = 1.5, sigma_b2 = 0.05) and constant over the next decade,
+    i.e. an absolute error of ~1e-5 in the extreme lower tail, not 1e-8.  The network
+    parameters must be scalars (see :func:`jacobian_density`); ``x`` any shape.
+
+    (Pennington, Schoenholz & Ganguli 2017, 2018 for the density.)
     """
     xs = as_float("x", x)
     if not np.all(np.isfinite(xs)):
         raise ValueError("x must be finite")
     lam = jacobian_max_eigenvalue(sigma_w2, sigma_b2, depth, activation, weights)
     atoms = jacobian_atoms(sigma_w2, sigma_b2, depth, activation, weights)
+    law = _law(sigma_w2, sigma_b2, depth, activation, weights)
+    # lower edge of the continuous part: for orthogonal weights and a smooth phi the
+    # smallest singular value of J is at least prod_l sigma_w min|phi'| (the density is 0
+    # below, see _general_density); an integral from below it down-weights the
+    # square-root edge and gave F = -8.8e-6 there (tanh, L = 2), so F is set exactly
+    cont_lo = 0.0
+    if isinstance(law, _General) and law.orthogonal and law.L > 1:
+        cont_lo = (law.sigma_w2 * law.d2.support[0]) ** law.L
     t, wt = legendre_rule(as_int("order", order, lo=2, hi=64))
     k = as_int("panels", panels, lo=1, hi=1000)
     flat = xs.ravel()
@@ -555,13 +612,22 @@ def jacobian_cdf(
                                                activation, weights, t, wt), strict=True))
     for i, xv in enumerate(flat):
         atoms_below = sum(m for loc, m in atoms if loc <= xv)
-        if xv <= 0.0:
+        if xv <= cont_lo:
             out[i] = atoms_below
         elif xv >= lam:
             out[i] = 1.0
         else:
             cont_above = top_int[i] if i in top_int else above[int(np.searchsorted(brk, xv))]
             out[i] = 1.0 - cont_above - sum(m for loc, m in atoms if loc > xv)
+    # The density carries a relative bias of about 1e-8 (the height of its evaluation,
+    # see jacobian_density), so 1 - integral_x^lambda_max rho can fall up to ~1e-8 below
+    # the mass of the atoms at or below x, or decrease by as much between two close
+    # points.  Last resort (documented above): clip to [atoms below x, 1] and make F
+    # non-decreasing over the requested points.
+    atoms_below = np.array([sum(m for loc, m in atoms if loc <= xv) for xv in flat])
+    out = np.clip(out, atoms_below, 1.0)
+    order_ = np.argsort(flat, kind="stable")
+    out[order_] = np.maximum.accumulate(out[order_])
     return scalar_or_array(out.reshape(xs.shape))
 
 
@@ -586,7 +652,7 @@ def jacobian_singular_value_density(
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
-    activation: Any = "relu",
+    activation: Any = "tanh",
     weights: str = "gaussian",
     *,
     eps: float = 0.0,
@@ -594,7 +660,9 @@ def jacobian_singular_value_density(
     """Limiting density of the singular values sigma = sqrt(lambda) of J.
 
     rho_sigma(s) = 2 s rho_lambda(s^2) for s > 0, with rho_lambda from
-    :func:`jacobian_density`; the atoms are returned at sqrt(location).
+    :func:`jacobian_density` (Pennington, Schoenholz & Ganguli 2017, fig. 2 plots this
+    law); the atoms are returned at sqrt(location).  ``s`` any shape; network
+    parameters scalars.
     """
     sa = as_float("s", s)
     if not np.all(np.isfinite(sa)):
