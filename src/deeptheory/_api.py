@@ -111,9 +111,11 @@ def as_rng(seed: Any, name: str = "seed") -> np.random.Generator:
 
 
 def as_seed(seed: Any, name: str = "seed") -> int:
-    """An int seed in [0, 2**63) for the compiled samplers (which take integer seeds).
+    """An int seed for the compiled samplers (which take integer seeds).
 
-    An int is returned as is; a Generator or None draws one (a Generator advances).
+    An int >= 0 is returned as is (the samplers check their own upper bound,
+    seed + n_trials - 1 < 2**32); a Generator or None draws one in [0, 2**31),
+    leaving room for the per-trial seeds above it (a Generator advances).
     """
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         if seed < 0:
@@ -121,4 +123,4 @@ def as_seed(seed: Any, name: str = "seed") -> int:
         if seed >= 2**63:
             raise ValueError(f"{name} must be < 2**63, got {seed}")
         return int(seed)
-    return int(as_rng(seed, name).integers(0, 2**63 - 1))
+    return int(as_rng(seed, name).integers(0, 2**31))

@@ -6,11 +6,22 @@ Kernel functions are written once, as plain Python that calls the global
 on disk).  :func:`specialise` re-binds the *same code objects* to another
 ``act_eval`` (a user activation) and/or another target (CUDA device functions),
 so there is no second copy of any kernel.
+
+Every specialised clone gets a *fresh qualified name* (``fval__spec3``, ...).
+Numba mangles a compiled symbol from the module, the qualified name, the
+argument types and a per-process counter (``FunctionIdentity._unique_ids``).
+A clone that kept the original name could get the same counter value in this
+process as the built-in kernel got in the process that wrote the disk cache;
+the two symbols are then byte-identical, and when the cached built-in kernels
+are loaded afterwards LLVM links them to the user activation's body (every
+built-in then returned nan: numba/numba#10486).  Names that no cached kernel
+carries cannot collide.
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import types
 from collections.abc import Callable
@@ -31,6 +42,22 @@ class _Spec:
 _SPECS: dict[str, _Spec] = {}
 #: per-thread node buffer length of CUDA kernels (local memory)
 MAXN_CUDA = 1024
+#: suffix counter that keeps the symbol names of specialised clones unique (see module doc)
+_CLONE_IDS = itertools.count(1)
+
+
+def unique_clone(func: Callable, globals_: dict[str, Any] | None = None) -> Callable:
+    """A copy of ``func`` (same code object) with a qualified name no other compilation has.
+
+    Compile clones, never the original function, whenever the compilation is bound to
+    something other than what the disk cache holds for that name (see the module doc).
+    """
+    g = func.__globals__ if globals_ is None else globals_
+    clone = types.FunctionType(func.__code__, g, func.__name__, func.__defaults__,
+                               func.__closure__)
+    clone.__qualname__ = f"{func.__qualname__}__spec{next(_CLONE_IDS)}"
+    clone.__doc__ = func.__doc__
+    return clone
 
 
 def kernel(role: str = "device", **options: Any) -> Callable:
@@ -82,6 +109,7 @@ def specialise(act_eval_py: Callable, target: str) -> types.SimpleNamespace:
     for spec in _SPECS.values():
         g.update(spec.py_func.__globals__)
     out: dict[str, Any] = {}
+    act_eval_py = unique_clone(act_eval_py)
     if target == "cpu":
         g["act_eval"] = njit(act_eval_py)
     elif target == "cuda":
@@ -97,8 +125,7 @@ def specialise(act_eval_py: Callable, target: str) -> types.SimpleNamespace:
     else:
         raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
     for spec in _SPECS.values():
-        f = spec.py_func
-        clone = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+        clone = unique_clone(spec.py_func, g)
         if target == "cpu":
             if spec.role == "cuda":
                 continue

@@ -38,8 +38,11 @@ def stieltjes_sum(z: Any, nodes: Any, weights: Any) -> tuple[np.ndarray, np.ndar
     """G(z) = sum_k w_k/(z - x_k) and G'(z) for complex ``z`` (any shape), one kernel call.
 
     ``nodes`` and ``weights`` are real 1-d arrays of equal length.  Returns two complex
-    arrays of ``z``'s shape.  At z equal to a node the result is infinite or NaN: callers
-    keep z off the nodes (e.g. Im z > 0).
+    arrays of ``z``'s shape.  Callers keep z off the nodes (e.g. Im z > 0).
+
+    A ``z`` exactly equal to a node x_k (real, no imaginary part) is a pole of G: the
+    sum is infinite there, with a direction that depends on how z approaches x_k, so
+    ``ValueError`` is raised naming the point (rather than returning inf or NaN).
     """
     za = np.asarray(z, dtype=complex)
     x = np.ascontiguousarray(nodes, dtype=float)
@@ -50,6 +53,14 @@ def stieltjes_sum(z: Any, nodes: Any, weights: Any) -> tuple[np.ndarray, np.ndar
             f"{x.shape} and {w.shape}"
         )
     flat = np.ascontiguousarray(za.ravel())
+    on_axis = flat[flat.imag == 0.0].real
+    if on_axis.size and x.size:
+        hit = np.isin(on_axis, x)
+        if hit.any():
+            raise ValueError(
+                f"z = {float(on_axis[hit][0])!r} coincides with a node of the measure: G(z) = "
+                "sum_k w_k/(z - x_k) has a pole there; evaluate off the nodes (e.g. Im z > 0)"
+            )
     g = np.empty_like(flat)
     dg = np.empty_like(flat)
     _sums(flat, x, w, g, dg)
