@@ -286,7 +286,10 @@ def _probe(eval_py: Callable, code: int, max_deriv: int, expr: Any) -> None:
 
 
 def list_activations() -> list[str]:
-    """Names of all registered activations (built-in first)."""
+    """Names of all registered activations (built-in first).
+
+    Add one with :func:`register_activation`.
+    """
     return list(_REGISTRY)
 
 
@@ -319,7 +322,8 @@ def register_activation(
 ) -> Activation:
     """Register a user activation from a sympy expression in ``x``.
 
-    Derivatives phi', phi'' are derived with sympy and compiled with Numba;
+    Derivatives phi', phi'' (which enter chi_1 and chi_2 of Poole et al. 2016) are
+    derived with sympy (Meurer et al. 2017) and compiled with Numba;
     derivatives that contain a Dirac delta (a kink in phi or phi') are marked
     unavailable.  ``max_panel`` bounds the quadrature panel width (set it to
     about 2 for functions that oscillate on the unit scale).

@@ -37,6 +37,9 @@ def _sums(z, x, w, g, dg):  # pragma: no cover - compiled
 def stieltjes_sum(z: Any, nodes: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
     """G(z) = sum_k w_k/(z - x_k) and G'(z) for complex ``z`` (any shape), one kernel call.
 
+    The Cauchy-Stieltjes transform of the discrete measure sum_k w_k delta_{x_k}
+    (Mingo & Speicher 2017, ch. 2), as used for quadrature laws in :mod:`deeptheory.rmt`.
+
     ``nodes`` and ``weights`` are real 1-d arrays of equal length.  Returns two complex
     arrays of ``z``'s shape.  Callers keep z off the nodes (e.g. Im z > 0).
 

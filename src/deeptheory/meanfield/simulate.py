@@ -172,7 +172,8 @@ class CurvatureSimulation:
 
 
 def make_inputs(n0: int, q0: float = 1.0, c0: float = 0.5) -> tuple[np.ndarray, ...]:
-    """Deterministic inputs x1, x2 and tangent v of length n0 (>= 3).
+    """Deterministic inputs x1, x2 and tangent v of length n0 (>= 3) for the two-input
+    and curvature experiments of Poole et al. 2016.
 
     With the orthogonal cosine vectors u_k(i) = sqrt(2 - delta_k0) cos(pi k (i + 1/2) / n0),
     k = 0, 1, 2 (|u_k|^2 = n0): x1 = sqrt(q0) u_0, x2 = sqrt(q0) (c0 u_0 + sqrt(1 - c0^2) u_1),
