@@ -275,3 +275,18 @@ def test_stieltjes_sum_at_a_node_raises():
             dwant = -mp.fsum(mp.mpf(wk) / (zz - xk) ** 2 for xk, wk in zip(x, w, strict=True))
         assert abs(gi - complex(want)) <= 1e-15 * abs(complex(want))
         assert abs(dgi - complex(dwant)) <= 1e-15 * abs(complex(dwant))
+
+
+def test_register_expression_as_its_own_name():
+    from deeptheory.kernels import expect, register_activation
+
+    act = register_activation("tanh(x) + 0.25*x", overwrite=True)
+    q = 0.8
+    ref = mp.quad(
+        lambda z: (mp.tanh(mp.sqrt(q) * z) + 0.25 * mp.sqrt(q) * z) ** 2
+        * mp.npdf(z), [-mp.inf, 0, mp.inf]
+    )
+    got = expect(act, q)
+    assert abs(float(got) - float(ref)) < 1e-12 * float(ref)
+    with pytest.raises(ValueError, match="0.7"):
+        register_activation("1/(x - 0.7)")

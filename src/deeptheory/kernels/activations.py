@@ -315,7 +315,7 @@ def get_activation(activation: str | Activation) -> Activation:
 
 def register_activation(
     name: str,
-    expr: str | sp.Expr,
+    expr: str | sp.Expr | None = None,
     *,
     max_panel: float = math.inf,
     overwrite: bool = False,
@@ -325,8 +325,10 @@ def register_activation(
     Derivatives phi', phi'' (which enter chi_1 and chi_2 of Poole et al. 2016) are
     derived with sympy (Meurer et al. 2017) and compiled with Numba;
     derivatives that contain a Dirac delta (a kink in phi or phi') are marked
-    unavailable.  ``max_panel`` bounds the quadrature panel width (set it to
-    about 2 for functions that oscillate on the unit scale).
+    unavailable.  With ``expr`` omitted, ``name`` is the expression and names
+    itself (``register_activation("tanh(x) + 0.1*x")``).  ``max_panel`` bounds the
+    quadrature panel width (set it to about 2 for functions that oscillate on the
+    unit scale).
 
     Raises ``ValueError`` (naming the expression) unless phi is real, finite and
     continuous on the whole real line: a pole (``1/(x - 0.7)``), a point where the
@@ -345,6 +347,8 @@ def register_activation(
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError("name must be a non-empty string")
+    if expr is None:
+        expr = name
     key = name.strip().lower()
     if key in _ALIASES or (key in _REGISTRY and _REGISTRY[key].builtin):
         raise ValueError(f"{name!r} is a built-in activation; choose another name")
