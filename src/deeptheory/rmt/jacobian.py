@@ -169,15 +169,20 @@ def dphi_moment(activation: str | Activation, q: Any, k: Any) -> Any:
     return float(np.sum(w * np.asarray(act(x, 1), dtype=float) ** (2 * k)))
 
 
-def _broadcast_network(fn, sigma_w2, sigma_b2, depth, tuple_cls, **kw):
-    """Elementwise loop of ``fn`` over broadcast (sigma_w2, sigma_b2, depth): a
-    ``tuple_cls`` whose fields are arrays of the broadcast shape."""
+def _network_grid(sigma_w2, sigma_b2, depth) -> list[np.ndarray]:
+    """(sigma_w2, sigma_b2, depth) checked and broadcast together."""
     sw = as_float("sigma_w2", sigma_w2, lo=0.0)
     sb = as_float("sigma_b2", sigma_b2, lo=0.0)
     d = np.asarray(depth)
     if d.dtype.kind not in "iu":
         raise TypeError(f"depth must be an integer or an integer array, got {depth!r}")
-    sw, sb, d = broadcast(sigma_w2=sw, sigma_b2=sb, depth=d)
+    return broadcast(sigma_w2=sw, sigma_b2=sb, depth=d)
+
+
+def _broadcast_network(fn, sigma_w2, sigma_b2, depth, tuple_cls, **kw):
+    """Elementwise loop of ``fn`` over broadcast (sigma_w2, sigma_b2, depth): a
+    ``tuple_cls`` whose fields are arrays of the broadcast shape."""
+    sw, sb, d = _network_grid(sigma_w2, sigma_b2, depth)
     rows = [fn(float(sw[i]), float(sb[i]), int(d[i]), **kw) for i in np.ndindex(sw.shape)]
     fields = []
     for j, name in enumerate(tuple_cls._fields):

@@ -46,10 +46,10 @@ import numpy as np
 import sympy as sp
 
 from .._api import check_on_fail, report_nonconvergence
-from .._validation import as_float, as_int, broadcast, scalar_or_array
+from .._validation import as_float, as_int, scalar_or_array
 from ..kernels import get_activation, legendre_rule
 from .free import _check_continuation, _power_solve
-from .jacobian import _setup, dphi_moment
+from .jacobian import _network_grid, _setup, dphi_moment
 from .numerical import DiscreteLaw, dphi2_law
 
 __all__ = [
@@ -265,12 +265,7 @@ def jacobian_max_eigenvalue(
     array equal to the elementwise loop).  Pennington, Schoenholz & Ganguli (2018, eq. 18).
     """
     if np.ndim(sigma_w2) or np.ndim(sigma_b2) or np.ndim(depth):
-        sw = as_float("sigma_w2", sigma_w2, lo=0.0)
-        sb = as_float("sigma_b2", sigma_b2, lo=0.0)
-        d = np.asarray(depth)
-        if d.dtype.kind not in "iu":
-            raise TypeError(f"depth must be an integer or an integer array, got {depth!r}")
-        sw, sb, d = broadcast(sigma_w2=sw, sigma_b2=sb, depth=d)
+        sw, sb, d = _network_grid(sigma_w2, sigma_b2, depth)
         out = np.empty(sw.shape)
         for i in np.ndindex(sw.shape):
             out[i] = jacobian_max_eigenvalue(float(sw[i]), float(sb[i]), int(d[i]),
