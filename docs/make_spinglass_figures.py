@@ -3,6 +3,8 @@
     python docs/make_spinglass_figures.py            # all figures
     python docs/make_spinglass_figures.py --quick    # fewer starts and samples
 
+CPU time (2-core machine under load, see docs/spinglass.md): full 689 s, --quick 98 s.
+
 Figures:
 
 * ``spinglass_complexity.png``: Theta_p(u), Theta_{k,p}(u) for p = 3 (bottom of the

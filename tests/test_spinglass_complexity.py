@@ -4,8 +4,8 @@ References used (never constants produced by the library itself):
 
 * mpmath (50 / 30 digits) evaluations of ABC's closed forms for I_1, Theta_{k,p}, Theta_p, and
   mpmath root finding for -E_k(p) (ABC 2013, section 2);
-* the values printed in ABC 2013 for p = 3 (E_0 = 1.657, E_inf = 1.633) and THEORY.md's
-  E_0(3) = 1.656998...;
+* the values printed in ABC 2013 for p = 3 (E_0 = 1.657, E_inf = 1.633) and the 7-digit
+  value E_0(3) = 1.656998... (mpmath root of ABC's Theta_{0,3}, Thm 2.5);
 * closed forms: Mehta's GOE normalisation integral, the N = 2 Kac-Rice count of a random
   trigonometric polynomial on a circle (2 sqrt(3p - 2) critical points, and Rice's formula for
   the heights of minima / maxima), p = 2 (exactly 2 critical points of each index);
@@ -22,6 +22,7 @@ from scipy import integrate
 from scipy.special import gammaln
 from scipy.stats import norm
 
+from deeptheory.rmt.laws import semicircle_cdf as _rmt_sc_cdf
 from deeptheory.spinglass import (
     e_0,
     e_inf,
@@ -37,11 +38,15 @@ from deeptheory.spinglass import (
     mixed_theta_density,
     mixed_total_complexity,
     rate_i1,
-    semicircle_cdf,
     theta,
     theta_k,
 )
 from deeptheory.spinglass.finite_n import _log_norm_product, _ordered_integrals
+
+
+def semicircle_cdf(x):
+    """The semicircle CDF on [-1, 1] (variance 1/4) that spinglass's index law uses."""
+    return _rmt_sc_cdf(x, 0.25)
 
 # --------------------------------------------------------------------------- mpmath references
 
@@ -203,7 +208,7 @@ def test_bad_input_raises(call, match):
 
 
 def test_e0_p3_printed_values():
-    # ABC 2013 print E_0(3) ~ 1.657 and E_inf(3) ~ 1.633; THEORY.md: 1.656998..., 1.632993...
+    # ABC 2013 print E_0(3) ~ 1.657 and E_inf(3) ~ 1.633; 7 digits: 1.656998..., 1.632993...
     assert round(float(e_0(3)), 3) == 1.657
     assert round(float(e_inf(3)), 3) == 1.633
     assert abs(e_0(3) - 1.656998) < 1e-6
@@ -228,7 +233,7 @@ def test_energy_table_against_mpmath_findroot_30_digits():
 
 
 def test_e_k_residual_and_vectorised():
-    ps = np.array([3.0, 4.5, 12.0])
+    ps = np.array([3, 5, 12])
     for k in (0, 5):
         ek = e_k(ps, k)
         assert np.shape(ek) == (3,)

@@ -18,10 +18,18 @@ Asymptotic complexity (:mod:`.complexity`): :func:`e_inf`, :func:`rate_i1`, :fun
 Finite N (:mod:`.finite_n`, ABC's exact Kac-Rice/GOE identity): exact
 :func:`expected_critical_points` (index k or all, N <= 12), exact
 :func:`expected_critical_points_total` (all indices, N <= 400) and the seeded Monte Carlo
-:func:`expected_critical_points_mc`; :func:`sample_goe`.
+:func:`expected_critical_points_mc` (a :class:`deeptheory.Estimate`; ``MCEstimate`` is an alias
+kept for old code); :func:`sample_goe`.
 
 Hessian spectrum and index law (:mod:`.index_law`, Bray & Dean 2007): :func:`index_fraction`,
-:func:`hessian_spectrum_pdf`, :func:`hessian_radius`, :func:`semicircle_cdf`.
+:func:`hessian_spectrum_pdf`, :func:`hessian_radius`.  The semicircle distribution function is
+:func:`deeptheory.rmt.laws.semicircle_cdf` (spinglass uses it with var = 1/4).
+
+Arguments: p is an integer >= 2 and k an integer >= 0 everywhere (arrays broadcast); ``seed``
+is an int >= 0, a :class:`numpy.random.Generator` or None; non-convergence raises
+:class:`deeptheory.ConvergenceError`; functions whose cost grows fast (exact finite-N counts,
+Monte Carlo, gradient descent, Newton searches, :func:`plot_complexity`) estimate their work up
+front and raise ValueError above a documented ``max_work`` (or curve) limit.
 
 Monte Carlo (:mod:`.sample`, compiled tensor kernels in :mod:`deeptheory.kernels.tensor`):
 :func:`sample_hamiltonian`, :func:`energy`, :func:`riemannian_gradient`,
@@ -47,15 +55,21 @@ from .complexity import (
 )
 from .finite_n import (
     MAX_EXACT_N,
+    MAX_EXACT_WORK,
+    MAX_MC_WORK,
+    MAX_TOTAL_N,
     MCEstimate,
     expected_critical_points,
     expected_critical_points_mc,
     expected_critical_points_total,
     sample_goe,
 )
-from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction, semicircle_cdf
-from .plotting import plot_complexity
+from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction
+from .plotting import MAX_PLOT_INDICES, plot_complexity
 from .sample import (
+    MAX_ENTRIES,
+    MAX_GD_WORK,
+    MAX_NEWTON_WORK,
     CriticalPoints,
     GDResult,
     PSpinHamiltonian,
@@ -79,7 +93,14 @@ __all__ = [
     "riemannian_gradient",
     "riemannian_hessian",
     "sample_hamiltonian",
+    "MAX_ENTRIES",
     "MAX_EXACT_N",
+    "MAX_EXACT_WORK",
+    "MAX_GD_WORK",
+    "MAX_MC_WORK",
+    "MAX_NEWTON_WORK",
+    "MAX_PLOT_INDICES",
+    "MAX_TOTAL_N",
     "MCEstimate",
     "e_0",
     "e_inf",
@@ -98,7 +119,6 @@ __all__ = [
     "plot_complexity",
     "rate_i1",
     "sample_goe",
-    "semicircle_cdf",
     "theta",
     "theta_k",
 ]

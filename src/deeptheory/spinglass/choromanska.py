@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .._api import as_seed
 from .._validation import as_float, as_int
 
 __all__ = ["ChoromanskaResult", "choromanska_experiment"]
@@ -64,12 +65,17 @@ def _relu_net(w: np.ndarray, b: np.ndarray, a: np.ndarray, x: np.ndarray
 def choromanska_experiment(hidden_sizes: Any = (2, 4, 8, 16, 64), *, n_inits: int = 20,
                            dim: int = 8, n_train: int = 256, n_test: int = 1024,
                            teacher_width: int = 6, noise: float = 0.1, steps: int = 2000,
-                           lr: float = 0.1, seed: int = 0) -> ChoromanskaResult:
+                           lr: float = 0.1, seed: Any = 0) -> ChoromanskaResult:
     """Train one-hidden-layer relu students of each width from ``n_inits`` seeded inits.
 
-    See the module docstring for the task, the parametrisation and the loss.  The data and the
-    teacher are drawn from ``numpy.random.default_rng(seed)``, the students' initialisations
-    from ``default_rng([seed, h])`` (so each width's inits are reproducible on their own).
+        f(x) = a . relu(W x + b),  L = (1/2n) sum_i (f(x_i) - y_i)^2,  theta <- theta - lr dL/dtheta
+
+    (Choromanska, Henaff, Mathieu, Ben Arous & LeCun, "The loss surfaces of multilayer
+    networks", AISTATS 2015, Figure 2 in miniature; see the module docstring for the task and
+    the parametrisation).  ``seed`` is an int >= 0, a :class:`numpy.random.Generator` or None
+    (a Generator or None is first turned into one integer s).  The data and the teacher are
+    drawn from ``numpy.random.default_rng(s)``, the students' initialisations from
+    ``default_rng([s, h])`` (so each width's inits are reproducible on their own).
     Returns :class:`ChoromanskaResult`.  Integers: ``hidden_sizes`` entries, ``dim``,
     ``n_train``, ``n_test``, ``teacher_width`` >= 1, ``n_inits`` >= 2, ``steps`` >= 0;
     ``noise`` >= 0, ``lr`` > 0.
@@ -88,7 +94,7 @@ def choromanska_experiment(hidden_sizes: Any = (2, 4, 8, 16, 64), *, n_inits: in
     eta = float(as_float("lr", lr, lo=0.0))
     if eta <= 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    sd = as_int("seed", seed, lo=0)
+    sd = as_seed(seed)
 
     rng = np.random.default_rng(sd)
     u = rng.standard_normal((tw, d)) / np.sqrt(d)

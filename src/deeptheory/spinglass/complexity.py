@@ -32,7 +32,9 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import binom
 
+from .._api import ConvergenceError
 from .._validation import as_float, as_int, broadcast, scalar_or_array
+from ._checks import check_k, check_p
 
 __all__ = [
     "e_inf",
@@ -57,7 +59,7 @@ _C = np.array([binom(0.5, n) * 2.0**-n / (n + 1.5) for n in range(_N_SERIES)])
 
 
 def _check_p(p: Any) -> np.ndarray:
-    return as_float("p", p, lo=2.0)
+    return check_p(p)
 
 
 def _check_u(u: Any) -> np.ndarray:
@@ -65,11 +67,11 @@ def _check_u(u: Any) -> np.ndarray:
 
 
 def e_inf(p: Any) -> np.ndarray | float:
-    """Threshold energy E_inf(p) = 2 sqrt((p - 1)/p) (ABC section 2).
+    """Threshold energy E_inf(p) = 2 sqrt((p - 1)/p) (Auffinger, Ben Arous & Cerny 2013, sec. 2).
 
     -E_inf is the left edge of the Hessian's semicircle at a critical point: below it the
     critical points are (exponentially dominated by) minima and saddles of finite index.
-    ``p`` (real, >= 2) broadcasts.
+    ``p`` (integer >= 2; an array broadcasts) is the interaction order.
     """
     pp = _check_p(p)
     return scalar_or_array(2.0 * np.sqrt((pp - 1.0) / pp))
@@ -95,7 +97,8 @@ def _i1_delta(d: np.ndarray) -> np.ndarray:
 def i1_delta(delta: Any) -> np.ndarray | float:
     """I_1 as a function of delta = (-u - E_inf)/E_inf >= 0 (p-independent form).
 
-    With u = -E_inf (1 + delta) and x = 1 + delta, ABC's I_1 (section 2) becomes
+    With u = -E_inf (1 + delta) and x = 1 + delta, the I_1 of Auffinger, Ben Arous & Cerny
+    (2013, section 2) becomes
 
         I_1 = x sqrt(x^2 - 1) - arccosh(x) = int_0^delta 2 sqrt(s (2 + s)) ds
             = (4 sqrt(2) / 3) delta^{3/2} (1 + 3 delta / 20 + ...).
@@ -112,13 +115,14 @@ def i1_delta(delta: Any) -> np.ndarray | float:
 
 
 def rate_i1(u: Any, p: Any) -> np.ndarray | float:
-    """Large-deviation rate I_1(u) of the smallest GOE eigenvalue, in ABC's scaling (ABC sec. 2).
+    """Large-deviation rate I_1(u) of the smallest GOE eigenvalue, in the scaling of Auffinger,
+    Ben Arous & Cerny 2013 (section 2).
 
         I_1(u) = -(u / E_inf^2) sqrt(u^2 - E_inf^2) - log(-u + sqrt(u^2 - E_inf^2)) + log E_inf
 
     for u <= -E_inf, and 0 for u >= -E_inf (E_inf = 2 sqrt((p-1)/p), u = H_N/N).  Evaluated
     stably through :func:`i1_delta` with delta = -u/E_inf - 1.  ``u`` (finite) and ``p``
-    (>= 2) broadcast.
+    (integer >= 2) broadcast.
     """
     uu, pp = broadcast(u=_check_u(u), p=_check_p(p))
     E = 2.0 * np.sqrt((pp - 1.0) / pp)
@@ -127,18 +131,20 @@ def rate_i1(u: Any, p: Any) -> np.ndarray | float:
 
 
 def theta_k(u: Any, p: Any, k: int = 0) -> np.ndarray | float:
-    """Complexity Theta_{k,p}(u) of critical points of index k below energy u (ABC Thm 2.5).
+    """Complexity Theta_{k,p}(u) of critical points of index k below energy u.
+
+    Auffinger, Ben Arous & Cerny 2013 (ABC), Theorem 2.5:
 
         Theta_{k,p}(u) = 1/2 log(p-1) - (p-2) u^2 / (4(p-1)) - (k+1) I_1(u),  u <= -E_inf
                        = 1/2 log(p-1) - (p-2)/p,                               u >= -E_inf
 
     (ABC section 2; the branches meet at u = -E_inf since E_inf^2 = 4(p-1)/p).  Conventions:
     u = H_N / N on the sphere of radius sqrt(N), rates in nats, k = number of negative
-    Hessian eigenvalues.  ``u`` (finite) and ``p`` (real, >= 2) broadcast; ``k`` is an integer
-    >= 0.  For p = 2 the value is <= 0: no exponential complexity (see the module docstring).
+    Hessian eigenvalues.  ``u`` (finite), ``p`` (integer >= 2) and ``k`` (integer >= 0)
+    broadcast together (numpy rules).  For p = 2 the value is <= 0: no exponential complexity
+    (see the module docstring).
     """
-    kk = as_int("k", k, lo=0)
-    uu, pp = broadcast(u=_check_u(u), p=_check_p(p))
+    uu, pp, kk = broadcast(u=_check_u(u), p=_check_p(p), k=check_k(k))
     E = 2.0 * np.sqrt((pp - 1.0) / pp)
     base = 0.5 * np.log(pp - 1.0)
     low = uu <= -E
@@ -152,14 +158,16 @@ def theta_k(u: Any, p: Any, k: int = 0) -> np.ndarray | float:
 
 
 def theta(u: Any, p: Any) -> np.ndarray | float:
-    """Complexity Theta_p(u) of all critical points below energy u (ABC Thm 2.8).
+    """Complexity Theta_p(u) of all critical points below energy u.
+
+    Auffinger, Ben Arous & Cerny 2013 (ABC), Theorem 2.8:
 
         Theta_p(u) = 1/2 log(p-1) - (p-2) u^2 / (4(p-1)) - I_1(u),   u <= -E_inf
                    = 1/2 log(p-1) - (p-2) u^2 / (4(p-1)),            -E_inf <= u <= 0
                    = 1/2 log(p-1),                                    u >= 0
 
     so the total complexity (all critical points, any energy) is 1/2 log(p-1).  Conventions
-    as in :func:`theta_k`.  ``u`` (finite) and ``p`` (>= 2) broadcast; non-finite u raise
+    as in :func:`theta_k`.  ``u`` (finite) and ``p`` (integer >= 2) broadcast; non-finite u raise
     ValueError (use any u >= 0 for the total).
     """
     uu, pp = broadcast(u=_check_u(u), p=_check_p(p))
@@ -187,44 +195,59 @@ def _e_k_scalar(p: float, k: int, xtol: float, maxiter: int) -> float:
     while _theta_k_delta(hi, p, k) >= 0:
         hi *= 2.0
         if hi > 1e6:  # pragma: no cover - Theta_{k,p} -> -inf, cannot happen for finite p
-            raise RuntimeError(f"e_k: no sign change of Theta_k found for p={p}, k={k}")
-    d = brentq(_theta_k_delta, 0.0, hi, args=(p, k), xtol=xtol, rtol=4 * np.finfo(float).eps,
-               maxiter=maxiter)
+            raise ConvergenceError(f"e_k: no sign change of Theta_k found for p={p}, k={k}")
+    d, res = brentq(_theta_k_delta, 0.0, hi, args=(p, k), xtol=xtol,
+                    rtol=4 * np.finfo(float).eps, maxiter=maxiter, full_output=True, disp=False)
+    if not res.converged:
+        raise ConvergenceError(
+            f"e_k: Brent's method did not reach xtol={xtol:g} on delta in maxiter={maxiter} "
+            f"iterations (p={p:g}, k={k}, last delta={d!r}); raise maxiter")
     return float(E * (1.0 + d))
 
 
 def e_k(p: Any, k: int = 0, *, xtol: float = 1e-15, maxiter: int = 200) -> np.ndarray | float:
-    """E_k(p): -E_k(p) is the zero of Theta_{k,p} on u < -E_inf (ABC Thm 2.5).
+    """E_k(p): -E_k(p) is the zero of Theta_{k,p} on u < -E_inf.
+
+        Theta_{k,p}(-E_k) = 0,   E_k > E_inf   (Auffinger, Ben Arous & Cerny 2013, Thm 2.5).
 
     Below -E_k(p) the mean number of critical points of index k vanishes exponentially; the
     ground state energy is -E_0(p) (ABC section 2).  E_0 > E_1 > ... > E_inf: the layered
     structure of ABC section 2.  Solved with Brent's method in delta = -u/E_inf - 1 >= 0 on a
     bracket [0, hi] (hi doubled until Theta < 0; Theta_{k,p}(-E_inf) = 1/2 log(p-1) - (p-2)/p > 0
     for p > 2), with the stable I_1 of :func:`i1_delta`; absolute tolerance ``xtol`` on delta
-    (so E_k to ~1e-15 relative), at most ``maxiter`` iterations (RuntimeError beyond).
+    (so E_k to ~1e-15 relative), at most ``maxiter`` iterations
+    (:class:`deeptheory.ConvergenceError` beyond).
 
     p = 2: Theta_{k,2} = -(k+1) I_1 < 0 below -E_inf and 0 above, so the boundary value
     E_k(2) = E_inf(2) = sqrt(2) is returned (the ground state energy of the spherical SK model).
-    ``p`` (real, >= 2) may be an array; ``k`` an integer >= 0.
+    ``p`` (integer >= 2) and ``k`` (integer >= 0) broadcast (one root per element, ~2 ms each).
     """
-    kk = as_int("k", k, lo=0)
-    pp = _check_p(p)
+    pp, kk = broadcast(p=_check_p(p), k=check_k(k))
     xt = float(as_float("xtol", xtol, lo=0.0))
     if xt <= 0:
         raise ValueError("xtol must be > 0")
     mi = as_int("maxiter", maxiter, lo=1)
-    out = np.array([_e_k_scalar(float(v), kk, xt, mi) for v in pp.ravel()]).reshape(pp.shape)
+    out = np.array([_e_k_scalar(float(a), int(b), xt, mi)
+                    for a, b in zip(pp.ravel(), kk.ravel(), strict=True)]).reshape(pp.shape)
     return scalar_or_array(out)
 
 
 def e_0(p: Any) -> np.ndarray | float:
-    """Ground state energy E_0(p) (min H_N / N -> -E_0, ABC section 2); see :func:`e_k`."""
+    """Ground state energy E_0(p): min H_N / N -> -E_0(p), where Theta_{0,p}(-E_0) = 0.
+
+        1/2 log(p-1) - (p-2) E_0^2 / (4(p-1)) - I_1(-E_0) = 0,   E_0 > E_inf = 2 sqrt((p-1)/p)
+
+    (Auffinger, Ben Arous & Cerny 2013, Thm 2.5 and section 2: E_0(3) = 1.657).  ``p`` an
+    integer >= 2 (array ok); see :func:`e_k`.
+    """
     return e_k(p, 0)
 
 
 def energy_table(ps: Iterable[int] = range(3, 11), ks: Iterable[int] = (0, 1, 2)
                  ) -> dict[str, np.ndarray]:
-    """Table of E_inf(p) and E_k(p) (ABC Thm 2.5) for the given p and k.
+    """Table of E_inf(p) = 2 sqrt((p-1)/p) and E_k(p) (Theta_{k,p}(-E_k) = 0) for given p and k.
+
+    Auffinger, Ben Arous & Cerny 2013, Theorem 2.5 (:func:`e_inf`, :func:`e_k`).
 
     Returns a dict with key ``"p"`` (int array), ``"E_inf"`` and ``"E_<k>"`` for each k in
     ``ks`` (float arrays aligned with ``p``).  Energies are per site and positive: the
@@ -255,7 +278,8 @@ def _mixture(a2: Any) -> tuple[float, float, float]:
 
 
 def mixed_total_complexity(a2: Any) -> float:
-    """Total annealed complexity of a mixed spherical p-spin model (cf. AB 2013).
+    """Total annealed complexity of a mixed spherical p-spin model (cf. Auffinger & Ben Arous,
+    Ann. Probab. 41 (2013) 4214-4247).
 
     Mixture xi(t) = sum_p a_p^2 t^p, i.e. H_N = sum_p a_p H_{N,p} with independent pure p-spin
     H_{N,p} in the convention above, E[H_N(s) H_N(s')] = N xi(s.s'/N).  ``a2[j]`` is the
@@ -298,8 +322,12 @@ def _mixed_density_scalar(u: float, nu: float, d1: float, d2: float) -> float:
         if abs(hi) <= s * np.sqrt(2.0):
             y = hi  # the bulk (x in [-sqrt 2, sqrt 2]) stationary point, exact
         else:  # gp(m) and gp(hi) have opposite signs since Phi'(x) < x outside the bulk
-            y = brentq(gp, min(m, hi), max(m, hi), xtol=1e-15 * (1 + abs(hi)),
-                       rtol=4 * np.finfo(float).eps, maxiter=200)
+            y, res = brentq(gp, min(m, hi), max(m, hi), xtol=1e-15 * (1 + abs(hi)),
+                            rtol=4 * np.finfo(float).eps, maxiter=200, full_output=True,
+                            disp=False)
+            if not res.converged:  # pragma: no cover - concave sup on a valid bracket
+                raise ConvergenceError(
+                    f"mixed_theta_density: Brent's method did not converge at u={u!r}")
     x = y / s
     tilt = 0.0 if a2 <= 1e-14 * (d2 + d1) else (y - m) ** 2 / (2.0 * a2)
     # Phi(x) + 1/2 + 1/2 log 2 = x^2/2 - I_1 (the constants combine with the Kac-Rice volume)
@@ -308,7 +336,8 @@ def _mixed_density_scalar(u: float, nu: float, d1: float, d2: float) -> float:
 
 
 def mixed_theta_density(u: Any, a2: Any) -> np.ndarray | float:
-    """Complexity of critical values at energy u of the mixed spherical model xi (all indices).
+    """Complexity of critical values at energy u of the mixed spherical model xi (all indices);
+    Kac-Rice as in Auffinger & Ben Arous 2013 (Ann. Probab. 41, 4214-4247), section 3.
 
         D(u) = 1/2 log(xi''/xi') - u^2 / (2 xi) + sup_y [ x^2/2 - I_1(x) - (y - m(u))^2 / (2 a^2) ]
 
@@ -331,7 +360,9 @@ def mixed_theta_density(u: Any, a2: Any) -> np.ndarray | float:
 
 
 def mixed_theta(u: Any, a2: Any) -> np.ndarray | float:
-    """Complexity of all critical points below energy u for the mixed model: sup_{v <= u} D(v).
+    """Complexity of all critical points below energy u for the mixed model: sup_{v <= u} D(v)
+    (Auffinger & Ben Arous 2013, Ann. Probab. 41, 4214-4247; derived as in
+    :func:`mixed_theta_density`).
 
     D (:func:`mixed_theta_density`) is non-decreasing on u <= 0 (at the optimum
     |xi' Phi'(x*)| / sqrt(2 xi'') <= xi'^2 |u| / (xi (2 xi'' - a^2)) <= |u| because

@@ -28,15 +28,20 @@ seeded Monte Carlo estimator :func:`expected_critical_points_mc`.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from scipy.special import gammaln
 
-from .._validation import as_int
+from .._api import Estimate, as_rng
+from .._validation import as_int, broadcast, scalar_or_array
+from ._checks import check_p, check_work
 
 __all__ = [
     "MAX_EXACT_N",
+    "MAX_EXACT_WORK",
+    "MAX_MC_WORK",
+    "MAX_TOTAL_N",
     "MCEstimate",
     "expected_critical_points",
     "expected_critical_points_mc",
@@ -46,6 +51,16 @@ __all__ = [
 
 #: largest N for which :func:`expected_critical_points` runs the exact (2^N-state) programme
 MAX_EXACT_N = 12
+#: largest N of :func:`expected_critical_points_total` (Mehta's one-point density)
+MAX_TOTAL_N = 400
+#: default work limit of :func:`expected_critical_points` (units: N 2^N grid functions; one
+#: call at N = 12 is 12 * 2^12 = 49152 units, ~8 s on 2 shared cores)
+MAX_EXACT_WORK = 2.0e5
+#: default work limit of :func:`expected_critical_points_mc` (n_samples * N^3 multiply-adds of
+#: the eigenvalue solver; 1e10 is ~1 min on 2 shared cores)
+MAX_MC_WORK = 1.0e10
+_EXACT_RATE = 49152 / 8.0  # grid-function units per second (N = 12: 7.7 s, 2 loaded cores)
+_MC_RATE = 2.0e8  # multiply-adds per second of batched eigvalsh (single-threaded, loaded)
 
 _M = 16  # Gauss-Legendre nodes per panel
 _T, _W = np.polynomial.legendre.leggauss(_M)
@@ -68,16 +83,22 @@ def _integration_matrix() -> np.ndarray:
 _A = _integration_matrix()
 
 
-class MCEstimate(NamedTuple):
-    """A Monte Carlo mean and its standard error (sample std / sqrt(n_samples))."""
-
-    mean: float
-    stderr: float
+#: the former Monte Carlo result type, now the package-wide :class:`deeptheory.Estimate`
+#: (``value``, ``stderr``, ``n``; ``.mean`` is an alias of ``value``)
+MCEstimate = Estimate
 
 
 def _check_common(N: Any, p: Any, k: Any, max_n: int | None) -> tuple[int, int, int | None]:
-    n = as_int("N", N, lo=2, hi=max_n)
-    pp = as_int("p", p, lo=2)
+    n = as_int("N", N, lo=2)
+    if max_n is not None and n > max_n:
+        hint = {MAX_EXACT_N: "the exact index-resolved programme costs N 2^N; use "
+                "expected_critical_points_total (all indices, N <= 400) or "
+                "expected_critical_points_mc",
+                MAX_TOTAL_N: "use expected_critical_points_mc"}.get(max_n, "")
+        raise ValueError(f"N must be in [2, {max_n}], got {n} ({hint})")
+    if np.ndim(p) != 0:
+        raise TypeError(f"p must be one integer >= 2 here, got {p!r}")
+    pp = int(check_p(p))
     kk = None if k is None else as_int("k", k, lo=0, hi=n - 1)
     return n, pp, kk
 
@@ -194,9 +215,42 @@ def _ordered_integrals(N: int, special: np.ndarray | None, k: int | None,
     return z0, zs
 
 
-def expected_critical_points(N: int, p: int, k: int | None = None,
-                             u_max: float = np.inf) -> float:
-    """Exact E Crt_{N,k}((-inf, u_max]) for the spherical pure p-spin model (ABC sec. 2).
+def _ecp_scalar(n: int, pp: int, kk: int | None, um: float) -> float:
+    """One exact E Crt_{N,k}((-inf, u_max]) (arguments already checked)."""
+    cut = None if um == np.inf else um * np.sqrt(pp / (2.0 * (pp - 1.0)))
+    half, nodes = _grid(n, cut)
+    special = np.exp(-n * (pp - 2.0) * nodes**2 / (2.0 * pp))
+    if cut is not None:
+        special = np.where(nodes <= cut, special, 0.0)
+        if cut <= nodes.min():
+            return 0.0
+    z0, zs = _ordered_integrals(n, special, kk, cut)
+    return float(2.0 * np.sqrt(2.0 / pp) * (pp - 1.0) ** (n / 2.0) * zs / z0)
+
+
+def _broadcast_finite_n(N: Any, p: Any, k: Any, u_max: Any, max_n: int
+                        ) -> tuple[tuple[int, ...], list[tuple[int, int, int | None, float]]]:
+    """Broadcast (N, p, k, u_max) by numpy rules and check every element; k may be None."""
+    arrs = {"N": np.asarray(N, dtype=object), "p": np.asarray(p, dtype=object),
+            "u_max": np.asarray(u_max, dtype=object)}
+    if k is not None:
+        arrs["k"] = np.asarray(k, dtype=object)
+    b = broadcast(**arrs)
+    shape = b[0].shape
+    items = []
+    for i in range(int(np.prod(shape, dtype=int))):
+        idx = np.unravel_index(i, shape) if shape else ()
+        vals = [a[idx] for a in b]
+        n, pp, kk = _check_common(vals[0], vals[1], None if k is None else vals[3], max_n)
+        items.append((n, pp, kk, _check_umax(vals[2])))
+    return shape, items
+
+
+def expected_critical_points(N: Any, p: Any, k: Any = None, u_max: Any = np.inf, *,
+                             max_work: float = MAX_EXACT_WORK) -> np.ndarray | float:
+    """Exact E Crt_{N,k}((-inf, u_max]) for the spherical pure p-spin model.
+
+    Auffinger, Ben Arous & Cerny 2013, section 2 (their exact Kac-Rice/GOE identity):
 
         E Crt_{N,k}(B) = 2 sqrt(2/p) (p-1)^{N/2}
                          E_GOE_N[exp(-N (p-2) lambda_k^2 / (2p)) 1{lambda_k <= c u_max}],
@@ -213,58 +267,94 @@ def expected_critical_points(N: int, p: int, k: int | None = None,
 
     Checks: N = 2 gives E Crt_2(R) = 2 sqrt(3p - 2) (a random trigonometric polynomial of degree
     p on a circle), p = 2 gives exactly 2 critical points of each index.
+
+    ``N``, ``p``, ``k`` and ``u_max`` broadcast (numpy rules; ``k=None`` for all indices).  The
+    exact programme runs once per element (its cost depends on N), so an array is a loop over
+    its elements.  The work is estimated up front as the sum of N 2^N grid functions (N = 12:
+    49152, ~8 s on 2 shared cores); above ``max_work`` (default :data:`MAX_EXACT_WORK` = 2e5,
+    ~30 s) a ValueError with the estimate is raised before any computation.
     """
-    n, pp, kk = _check_common(N, p, k, MAX_EXACT_N)
-    um = _check_umax(u_max)
-    cut = None if um == np.inf else um * np.sqrt(pp / (2.0 * (pp - 1.0)))
-    half, nodes = _grid(n, cut)
-    special = np.exp(-n * (pp - 2.0) * nodes**2 / (2.0 * pp))
-    if cut is not None:
-        special = np.where(nodes <= cut, special, 0.0)
-        if cut <= nodes.min():
-            return 0.0
-    z0, zs = _ordered_integrals(n, special, kk, cut)
-    return float(2.0 * np.sqrt(2.0 / pp) * (pp - 1.0) ** (n / 2.0) * zs / z0)
+    shape, items = _broadcast_finite_n(N, p, k, u_max, MAX_EXACT_N)
+    work = float(sum(n * 2.0**n for n, _, _, _ in items))
+    check_work("expected_critical_points", work, max_work, "grid functions (N 2^N)",
+               _EXACT_RATE)
+    out = np.array([_ecp_scalar(*it) for it in items], dtype=float).reshape(shape)
+    return scalar_or_array(out)
 
 
-def sample_goe(N: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` GOE_N matrices with entry variances (1 + delta_ij)/(2N) (shape (size, N, N))."""
-    a = rng.standard_normal((size, N, N))
-    return (a + np.swapaxes(a, 1, 2)) / (2.0 * np.sqrt(N))
+_UNSET: Any = object()
+
+
+def sample_goe(N: int, size: int = 1, seed: Any = None, *, rng: Any = _UNSET) -> np.ndarray:
+    """``size`` GOE_N matrices with entry variances (1 + delta_ij)/(2N), shape (size, N, N).
+
+        M = (A + A^T) / (2 sqrt(N)),   A_ij iid N(0, 1),
+
+    so E M_ij^2 = (1 + delta_ij)/(2N) and the spectrum fills the semicircle on [-sqrt 2, sqrt 2]:
+    the normalisation of Auffinger, Ben Arous & Cerny 2013 (section 2) and of Mehta, Random
+    Matrices (3rd ed., 2004), chapter 3, up to the scale 1/sqrt(N).  ``N`` >= 1 and ``size``
+    >= 1 are integers; ``seed`` is an int >= 0, a :class:`numpy.random.Generator` (used and
+    advanced) or None (fresh entropy).  ``rng=`` is accepted as a keyword alias of ``seed``.
+    """
+    if rng is not _UNSET:
+        if seed is not None:
+            raise TypeError("sample_goe: pass the seed as seed= or rng=, not both")
+        seed, name = rng, "rng"
+    else:
+        name = "seed"
+    n = as_int("N", N, lo=1)
+    m = as_int("size", size, lo=1)
+    if float(m) * n * n > 2.0**27:
+        raise ValueError(f"size * N^2 = {m * n * n} exceeds 2^27 entries (1 GiB); "
+                         "draw in smaller batches")
+    g = as_rng(seed, name)
+    a = g.standard_normal((m, n, n))
+    return (a + np.swapaxes(a, 1, 2)) / (2.0 * np.sqrt(n))
 
 
 def expected_critical_points_mc(N: int, p: int, k: int | None = None, u_max: float = np.inf,
-                                *, n_samples: int = 10000, seed: int = 0,
-                                batch: int = 2000) -> MCEstimate:
-    """Seeded Monte Carlo estimate of E Crt_{N,k}((-inf, u_max]) (ABC sec. 2 formula).
+                                *, n_samples: int = 10000, seed: Any = 0, batch: int = 2000,
+                                max_work: float = MAX_MC_WORK) -> Estimate:
+    """Seeded Monte Carlo estimate of E Crt_{N,k}((-inf, u_max]) (ABC 2013, section 2).
 
-    Samples ``n_samples`` GOE_N matrices (entry variance (1 + delta_ij)/(2N)) with
-    ``numpy.random.default_rng(seed)`` and averages 2 sqrt(2/p) (p-1)^{N/2}
-    exp(-N (p-2) lambda_k^2/(2p)) 1{lambda_k <= sqrt(p/(2(p-1))) u_max} (summed over all
-    eigenvalues when ``k`` is None).  Returns :class:`MCEstimate` (mean, standard error = sample
-    standard deviation / sqrt(n_samples)).  This is an estimator, not an exact value: for energies
-    below -E_inf the indicator is a rare event and the relative error grows exponentially in N.
-    ``N`` >= 2, ``p`` >= 2 and ``0 <= k <= N-1`` are integers.
+        E Crt_{N,k}((-inf, u]) = 2 sqrt(2/p) (p-1)^{N/2}
+                                 E_GOE_N[exp(-N (p-2) lambda_k^2/(2p)) 1{lambda_k <= c u}],
+        c = sqrt(p/(2(p-1)))
+
+    (Auffinger, Ben Arous & Cerny 2013, section 2).  Samples ``n_samples`` GOE_N matrices
+    (:func:`sample_goe`) and averages the bracket (summed over all eigenvalues when ``k`` is
+    None).  Returns a :class:`deeptheory.Estimate` (``value``, ``stderr`` = sample standard
+    deviation / sqrt(n_samples), ``n`` = n_samples, and the per-sample values in ``samples``).
+    This is an estimator, not an exact value: for energies below -E_inf the indicator is a rare
+    event and the relative error grows exponentially in N.  ``N`` >= 2, ``p`` >= 2 and
+    ``0 <= k <= N-1`` are integers; ``seed`` an int >= 0, a Generator or None.  The work
+    n_samples * N^3 is checked up front against ``max_work`` (default :data:`MAX_MC_WORK` =
+    1e10, ~1 min on 2 shared cores; ValueError with the estimate above it).
     """
     n, pp, kk = _check_common(N, p, k, None)
     um = _check_umax(u_max)
     ns = as_int("n_samples", n_samples, lo=2)
     bs = as_int("batch", batch, lo=1)
-    rng = np.random.default_rng(as_int("seed", seed, lo=0))
+    rng = as_rng(seed)
+    check_work("expected_critical_points_mc", float(ns) * n**3, max_work,
+               "multiply-adds (n_samples N^3)", _MC_RATE)
+    bs = max(1, min(bs, 2**27 // (n * n)))
     t = um * np.sqrt(pp / (2.0 * (pp - 1.0)))
     pref = 2.0 * np.sqrt(2.0 / pp) * (pp - 1.0) ** (n / 2.0)
+    from ..kernels.montecarlo import single_thread_blas  # batched LAPACK: one thread is faster
+
     vals = np.empty(ns)
     done = 0
     while done < ns:
         b = min(bs, ns - done)
-        lam = np.linalg.eigvalsh(sample_goe(n, b, rng))
+        with single_thread_blas():
+            lam = np.linalg.eigvalsh(sample_goe(n, b, rng))
         if kk is not None:
             lam = lam[:, kk : kk + 1]
         f = np.exp(-n * (pp - 2.0) * lam**2 / (2.0 * pp)) * (lam <= t)
         vals[done : done + b] = pref * f.sum(axis=1)
         done += b
-    return MCEstimate(float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(ns)))
-
+    return Estimate.from_samples(vals)
 
 
 def _hermite_functions(n_max: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -321,24 +411,7 @@ def _goe_density_y(N: int, lo: float, hi: float, cut: float | None
     return y, half, rho
 
 
-def expected_critical_points_total(N: int, p: int, u_max: float = np.inf) -> float:
-    """Exact E Crt_N((-inf, u_max]) (all indices) for any N, via the GOE one-point density.
-
-    Summing ABC's identity (see :func:`expected_critical_points`) over k gives
-
-        E Crt_N(B) = 2 sqrt(2/p) (p-1)^{N/2} int_{c B} rho_N(x) exp(-N (p-2) x^2 / (2p)) dx,
-        c = sqrt(p / (2 (p-1))),
-
-    with rho_N the GOE_N one-point density normalised to N (entry variance (1+delta_ij)/(2N)).
-    rho_N is Mehta's exact finite-N formula (Random Matrices, 3rd ed., section 7.2; Hermite
-    functions by a rescaled three-term recurrence, the sign integral by spectral panel
-    quadrature), so the result is exact up to quadrature error (~1e-12 relative, also deep in
-    the tail u_max < -E_inf).  ``N`` integer in [2, 400], ``p`` integer >= 2, ``u_max`` real or
-    +inf.  Conventions as in :func:`expected_critical_points`, which it equals for N <= 12.
-    """
-    n = as_int("N", N, lo=2, hi=400)
-    pp = as_int("p", p, lo=2)
-    um = _check_umax(u_max)
+def _ecp_total_scalar(n: int, pp: int, um: float) -> float:
     t = None if um == np.inf else um * np.sqrt(pp / (2.0 * (pp - 1.0))) * np.sqrt(n)
     edge = np.sqrt(2.0 * n)
     reach = edge if t is None else max(edge, abs(t))
@@ -349,3 +422,28 @@ def expected_critical_points_total(N: int, p: int, u_max: float = np.inf) -> flo
         f = np.where(y <= t, f, 0.0)
     integral = float(np.sum((f @ _W) * half))
     return float(2.0 * np.sqrt(2.0 / pp) * (pp - 1.0) ** (n / 2.0) * integral)
+
+
+def expected_critical_points_total(N: Any, p: Any, u_max: Any = np.inf
+                                   ) -> np.ndarray | float:
+    """Exact E Crt_N((-inf, u_max]) (all indices) for N <= 400, via the GOE one-point density.
+
+    Summing the identity of Auffinger, Ben Arous & Cerny 2013 (section 2; see
+    :func:`expected_critical_points`) over k gives
+
+        E Crt_N(B) = 2 sqrt(2/p) (p-1)^{N/2} int_{c B} rho_N(x) exp(-N (p-2) x^2 / (2p)) dx,
+        c = sqrt(p / (2 (p-1))),
+
+    with rho_N the GOE_N one-point density normalised to N (entry variance (1+delta_ij)/(2N)).
+    rho_N is Mehta's exact finite-N formula (Random Matrices, 3rd ed., section 7.2; Hermite
+    functions by a rescaled three-term recurrence, the sign integral by spectral panel
+    quadrature), so the result is exact up to quadrature error (~1e-12 relative, also deep in
+    the tail u_max < -E_inf).  ``N`` integer in [2, 400] (:data:`MAX_TOTAL_N`), ``p`` integer
+    >= 2, ``u_max`` real or +inf; the three broadcast (numpy rules; a loop over elements, each
+    ~0.1 s at N = 400).  Conventions as in :func:`expected_critical_points`, which it equals
+    for N <= 12.
+    """
+    shape, items = _broadcast_finite_n(N, p, None, u_max, MAX_TOTAL_N)
+    out = np.array([_ecp_total_scalar(n, pp, um) for n, pp, _, um in items],
+                   dtype=float).reshape(shape)
+    return scalar_or_array(out)

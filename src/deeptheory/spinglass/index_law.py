@@ -18,8 +18,13 @@ with P = I - s s^T / N, and s.grad H = p H by homogeneity, so at a critical poin
 
 whose spectrum converges to a semicircle centred at -p u with radius R = 2 sqrt(p (p - 1)).
 The fraction of negative eigenvalues is F_sc(p u / R) = F_sc(u / E_inf) with E_inf = 2
-sqrt((p-1)/p), F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi the semicircle distribution
-function on [-1, 1].
+sqrt((p-1)/p), F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi the distribution function of
+the semicircle on [-1, 1], i.e. of variance 1/4: ``deeptheory.rmt.laws.semicircle_cdf(x,
+var=0.25)`` (the one semicircle CDF of the package, tail-accurate).
+
+References: A. Auffinger, G. Ben Arous, J. Cerny, Comm. Pure Appl. Math. 66 (2013) 165-201
+[ABC]; A. J. Bray, D. S. Dean, "Statistics of critical points of Gaussian fields on
+large-dimensional spaces", Phys. Rev. Lett. 98 (2007) 150201.
 """
 
 from __future__ import annotations
@@ -29,16 +34,9 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float, broadcast, scalar_or_array
-from ..rmt.laws import semicircle_cdf as _sc_cdf
+from ._checks import check_p
 
-__all__ = ["semicircle_cdf", "index_fraction", "hessian_radius", "hessian_spectrum_pdf"]
-
-
-def semicircle_cdf(x: Any) -> np.ndarray | float:
-    """F_sc(x) = 1/2 + (x sqrt(1 - x^2) + arcsin x) / pi, the distribution function of the
-    semicircle (2/pi) sqrt(1 - t^2) on [-1, 1] (variance 1/4): :func:`deeptheory.rmt.laws.
-    semicircle_cdf` with var = 1/4, which keeps full relative accuracy in the left tail."""
-    return _sc_cdf(x, 0.25)
+__all__ = ["index_fraction", "hessian_radius", "hessian_spectrum_pdf"]
 
 
 def index_fraction(u: Any, p: Any) -> np.ndarray | float:
@@ -49,16 +47,25 @@ def index_fraction(u: Any, p: Any) -> np.ndarray | float:
     0 for u <= -E_inf (minima and finite-index saddles), 1 for u >= E_inf, 1/2 at u = 0.  Near
     the bottom alpha ~ (4 sqrt(2) / (3 pi)) ((u + E_inf)/E_inf)^{3/2} (Bray & Dean, PRL 98
     (2007) 150201, eq. (10); ABC section 2).  Conventions: u = H_N/N on the sphere of radius
-    sqrt(N).  ``u`` (finite) and ``p`` (>= 2) broadcast.
+    sqrt(N).  ``u`` (finite) and ``p`` (integer >= 2) broadcast.  F_sc is
+    :func:`deeptheory.rmt.laws.semicircle_cdf` with var = 1/4 (support [-1, 1]).
     """
-    uu, pp = broadcast(u=as_float("u", u), p=as_float("p", p, lo=2.0))
+    from ..rmt.laws import semicircle_cdf  # lazy: keeps `import deeptheory.spinglass` light
+
+    uu, pp = broadcast(u=as_float("u", u), p=check_p(p))
     E = 2.0 * np.sqrt((pp - 1.0) / pp)
-    return semicircle_cdf(uu / E)
+    return semicircle_cdf(uu / E, 0.25)
 
 
 def hessian_radius(p: Any) -> np.ndarray | float:
-    """Radius R = 2 sqrt(p (p - 1)) of the Riemannian Hessian's semicircle (see module doc)."""
-    pp = as_float("p", p, lo=2.0)
+    """Radius of the Riemannian Hessian's semicircle at a critical point of the p-spin model.
+
+        R = 2 sqrt(p (p - 1)),
+
+    twice the standard deviation sqrt(p (p-1)) of the GOE part of the Hessian of H_N (module
+    docstring; Auffinger, Ben Arous & Cerny 2013, section 3).  ``p`` integer >= 2 (array ok).
+    """
+    pp = check_p(p)
     return scalar_or_array(2.0 * np.sqrt(pp * (pp - 1.0)))
 
 
@@ -69,10 +76,11 @@ def hessian_spectrum_pdf(x: Any, u: Any, p: Any) -> np.ndarray | float:
 
     and 0 outside: a semicircle of unit mass, mean -p u and variance R^2/4 = p (p - 1), the
     N -> infinity limit of the empirical spectrum of GOE(off-diagonal variance p(p-1)/N) - p u I
-    (module docstring; ABC section 3).  Hessian of H_N itself (not of H_N / N), sphere of
-    radius sqrt(N), u = H_N/N.  ``x``, ``u`` (finite) and ``p`` (>= 2) broadcast.
+    (module docstring; Auffinger, Ben Arous & Cerny 2013, section 3).  Hessian of H_N itself
+    (not of H_N / N), sphere of radius sqrt(N), u = H_N/N.  ``x``, ``u`` (finite) and ``p``
+    (integer >= 2) broadcast.
     """
-    xx, uu, pp = broadcast(x=as_float("x", x), u=as_float("u", u), p=as_float("p", p, lo=2.0))
+    xx, uu, pp = broadcast(x=as_float("x", x), u=as_float("u", u), p=check_p(p))
     R2 = 4.0 * pp * (pp - 1.0)
     y2 = (xx + pp * uu) ** 2
     out = np.where(y2 < R2, 2.0 / (np.pi * R2) * np.sqrt(np.maximum(R2 - y2, 0.0)), 0.0)

@@ -40,11 +40,14 @@ from typing import Any
 
 import numpy as np
 
+from .._api import as_rng
 from .._validation import as_float, as_int
-from ..kernels import tensor as _kt
-from ..kernels.montecarlo import single_thread_blas
+from ._checks import SPHERE_RTOL, check_p, check_work
 
 __all__ = [
+    "MAX_ENTRIES",
+    "MAX_GD_WORK",
+    "MAX_NEWTON_WORK",
     "CriticalPoints",
     "GDResult",
     "PSpinHamiltonian",
@@ -59,6 +62,23 @@ __all__ = [
 
 #: largest number of tensor entries N**p that :func:`sample_hamiltonian` will allocate
 MAX_ENTRIES = 2**25
+#: default work limit of :func:`gradient_descent`: n_starts * max_iter * N^p multiply-adds
+#: (the docs benchmark, 1000 starts x 100 steps at N = 200, p = 3, is 8e11 in ~23 s)
+MAX_GD_WORK = 1.0e14
+#: default work limit of :func:`critical_points`: n_starts * (max_newton + 1) * (N^p + N^4)
+#: operations of the batched numpy Newton iteration, plus 4 n_starts^2 N for the deduplication
+#: (N = 12, 2000 starts: 3.9e9, measured 48 s on 2 cores under load ~10)
+MAX_NEWTON_WORK = 2.0e10
+_GD_RATE = 3.5e10  # multiply-adds per second, compiled kernel, 2 shared cores
+_NEWTON_RATE = 1.0e8  # operations per second, batched numpy Newton, 2 shared cores
+
+
+def _kernels() -> Any:
+    """The compiled tensor kernels and the BLAS guard, imported on first use (numba is heavy)."""
+    from ..kernels import tensor
+    from ..kernels.montecarlo import single_thread_blas
+
+    return tensor, single_thread_blas
 
 
 @dataclass(frozen=True)
@@ -66,12 +86,15 @@ class PSpinHamiltonian:
     """A sampled spherical pure p-spin Hamiltonian H_N(s) = T(s, ..., s).
 
     ``tensor``: the symmetrised, normalised coupling tensor N^{-(p-1)/2} Sym(J), shape (N,)*p,
-    float64, C order.  ``N``, ``p``, ``seed`` as passed to :func:`sample_hamiltonian`.
+    float64, C order.  ``N``, ``p``, ``seed`` as passed to :func:`sample_hamiltonian` (an int,
+    or None when a Generator or None was passed: such a draw cannot be replayed from a number).
+    H_N(s) = T(s, ..., s) with E[H_N(s) H_N(s')] = N (s.s'/N)^p (Auffinger, Ben Arous & Cerny
+    2013, section 1).
     """
 
     N: int
     p: int
-    seed: int
+    seed: int | None
     tensor: np.ndarray
 
     @property
@@ -79,21 +102,23 @@ class PSpinHamiltonian:
         return self.tensor.reshape(-1)
 
 
-def sample_hamiltonian(N: int, p: int, seed: int = 0) -> PSpinHamiltonian:
-    """Sample J iid N(0, 1) (``numpy.random.default_rng(seed)``) and return the Hamiltonian.
+def sample_hamiltonian(N: int, p: int, seed: Any = 0) -> PSpinHamiltonian:
+    """Sample a spherical pure p-spin Hamiltonian (Auffinger, Ben Arous & Cerny 2013, eq. 1.1).
 
-    The stored tensor is N^{-(p-1)/2} times the average of J over the p! permutations of its
-    indices, so H_N(s) = N^{-(p-1)/2} sum J_{i1..ip} s_i1..s_ip and E[H(s) H(s')] =
-    N (s.s'/N)^p.  ``N`` >= 2 and ``p`` >= 2 are integers with N**p <= 2**25 (dense storage),
-    ``seed`` >= 0.
+        H_N(s) = N^{-(p-1)/2} sum_{i1..ip} J_{i1..ip} s_i1 ... s_ip,   J iid N(0, 1),
+
+    so E[H(s) H(s')] = N (s.s'/N)^p.  The stored tensor is N^{-(p-1)/2} times the average of J
+    over the p! permutations of its indices.  ``N`` >= 2 and ``p`` >= 2 are integers with
+    N**p <= 2**25 (:data:`MAX_ENTRIES`, dense storage); ``seed`` is an int >= 0, a
+    :class:`numpy.random.Generator` or None.
     """
     n = as_int("N", N, lo=2)
     pp = as_int("p", p, lo=2)
-    sd = as_int("seed", seed, lo=0)
-    if n**pp > MAX_ENTRIES:
-        raise ValueError(f"N**p = {n}**{pp} exceeds the dense-storage limit {MAX_ENTRIES}; "
-                         "reduce N or p")
-    rng = np.random.default_rng(sd)
+    rng = as_rng(seed)
+    sd = int(seed) if isinstance(seed, (int, np.integer)) else None
+    if float(n) ** pp > MAX_ENTRIES:
+        raise ValueError(f"N**p = {n}**{pp} exceeds the dense-storage limit {MAX_ENTRIES} "
+                         f"(MAX_ENTRIES = 2**25, 256 MiB); reduce N or p")
     j = rng.standard_normal((n,) * pp)
     perms = list(itertools.permutations(range(pp)))
     t = np.zeros_like(j)
@@ -109,22 +134,35 @@ def _check_h(h: Any) -> PSpinHamiltonian:
     return h
 
 
+def _positive(name: str, v: Any) -> float:
+    x = float(as_float(name, v, lo=0.0))
+    if not x > 0:
+        raise ValueError(f"{name} must be > 0, got {v!r}")
+    return x
+
+
 def _point(h: PSpinHamiltonian, s: Any) -> np.ndarray:
     a = np.ascontiguousarray(as_float("s", s), dtype=np.float64)
     if a.shape != (h.N,):
         raise ValueError(f"s must have shape ({h.N},), got {a.shape}")
-    if not np.any(a):
-        raise ValueError("s must be non-zero")
+    r2 = float(a @ a)
+    if abs(r2 - h.N) > SPHERE_RTOL * h.N:
+        raise ValueError(
+            f"s must lie on the sphere |s|^2 = N = {h.N} (relative tolerance {SPHERE_RTOL:g}), "
+            f"got |s|^2 = {r2!r}; rescale with s * sqrt(N) / |s|")
     return a
 
 
 def energy(h: PSpinHamiltonian, s: Any) -> float:
-    """H_N(s) = T(s, ..., s) (the total energy, not per site; divide by N for u).
+    """H_N(s) = T(s, ..., s) = N^{-(p-1)/2} sum J_{i1..ip} s_i1 ... s_ip on |s|^2 = N.
 
-    ``s`` is used as given (not projected onto the sphere |s|^2 = N).
+    The total energy, not per site (divide by N for u); Auffinger, Ben Arous & Cerny 2013,
+    eq. (1.1).  ``s`` must lie on the sphere: |s|^2 = N to relative tolerance 1e-8
+    (ValueError naming the value found otherwise); it is used as given, not projected.
     """
     h = _check_h(h)
-    return float(_kt.tensor_value(h.flat, h.N, h.p, _point(h, s)))
+    kt, _ = _kernels()
+    return float(kt.tensor_value(h.flat, h.N, h.p, _point(h, s)))
 
 
 def _tangent_basis(s: np.ndarray) -> np.ndarray:
@@ -139,10 +177,17 @@ def _tangent_basis(s: np.ndarray) -> np.ndarray:
 
 
 def riemannian_gradient(h: PSpinHamiltonian, s: Any) -> np.ndarray:
-    """grad_R H = P grad H, P = I - s s^T/|s|^2 (length N, orthogonal to s)."""
+    """Riemannian gradient of H_N on the sphere |s|^2 = N (length N, orthogonal to s).
+
+        grad_R H = P grad H,   P = I - s s^T / N,   grad H = p T(s, ..., s, .)
+
+    (Auffinger, Ben Arous & Cerny 2013, section 3).  ``s`` on the sphere (relative tolerance
+    1e-8).
+    """
     h = _check_h(h)
     a = _point(h, s)
-    g = _kt.tensor_grad(h.flat, h.N, h.p, a)
+    kt, _ = _kernels()
+    g = kt.tensor_grad(h.flat, h.N, h.p, a)
     return g - (a @ g) / (a @ a) * a
 
 
@@ -153,15 +198,17 @@ def riemannian_hessian(h: PSpinHamiltonian, s: Any, *, eigenvalues: bool = False
         Hess_R = Q^T (Hess H) Q - (s . grad H / |s|^2) I,
 
     with Q an orthonormal basis of the tangent space (columns orthogonal to s); on |s|^2 = N
-    this is P (Hess H) P - (p H / N) P restricted to the tangent space.  The matrix depends on
-    the (arbitrary, deterministic) choice of Q; its eigenvalues do not.  ``eigenvalues=True``
-    returns the ascending eigenvalues instead.  The index of a critical point is the number of
-    negative eigenvalues.
+    this is P (Hess H) P - (p H / N) P restricted to the tangent space (Auffinger, Ben Arous &
+    Cerny 2013, section 3).  The matrix depends on the (arbitrary, deterministic) choice of Q;
+    its eigenvalues do not.  ``eigenvalues=True`` returns the ascending eigenvalues instead.
+    The index of a critical point is the number of negative eigenvalues.  ``s`` on the sphere
+    (relative tolerance 1e-8).
     """
     h = _check_h(h)
     a = _point(h, s)
-    g = _kt.tensor_grad(h.flat, h.N, h.p, a)
-    hess = _kt.tensor_hess(h.flat, h.N, h.p, a)
+    kt, _ = _kernels()
+    g = kt.tensor_grad(h.flat, h.N, h.p, a)
+    hess = kt.tensor_hess(h.flat, h.N, h.p, a)
     q = _tangent_basis(a)
     m = q.T @ hess @ q - (a @ g) / (a @ a) * np.eye(h.N - 1)
     m = 0.5 * (m + m.T)
@@ -169,11 +216,16 @@ def riemannian_hessian(h: PSpinHamiltonian, s: Any, *, eigenvalues: bool = False
 
 
 def default_step(p: int) -> float:
-    """Default gradient-descent step 1 / (p + 2 sqrt(p (p-1))).
+    """Default gradient-descent step eta = 1 / (p + 2 sqrt(p (p-1))).
 
     The Riemannian Hessian spectrum at energy u is a semicircle of radius 2 sqrt(p(p-1))
-    centred at -p u, so with |u| <~ 2 the step is below 2 / (largest eigenvalue).
+    centred at -p u (Auffinger, Ben Arous & Cerny 2013, section 3), so with |u| <~ 2 the step
+    is below 2 / (largest eigenvalue).  ``p`` integer >= 2.
     """
+    pp = check_p(p)
+    if pp.ndim != 0:
+        raise TypeError(f"p must be one integer >= 2, got {p!r}")
+    p = float(pp)
     return 1.0 / (p + 2.0 * math.sqrt(p * (p - 1.0)))
 
 
@@ -198,35 +250,42 @@ def _random_sphere(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
     return x * (math.sqrt(n) / np.linalg.norm(x, axis=1))[:, None]
 
 
-def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
+def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
                      step: float | None = None, tol: float = 1e-6, max_iter: int = 20000,
-                     starts: Any = None, chunk: int | None = None) -> GDResult:
+                     starts: Any = None, chunk: int | None = None,
+                     max_work: float = MAX_GD_WORK) -> GDResult:
     """Projected gradient descent of H_N on |s|^2 = N from ``n_starts`` uniform random starts.
 
         s <- sqrt(N) (s - step grad_R H) / |s - step grad_R H|,
 
-    stopped when |grad_R H| < ``tol`` or after ``max_iter`` steps (compiled, parallel over
+    stopped when |grad_R H| < ``tol`` (``tol=0``: after exactly ``max_iter`` steps, as in the
+    benchmark) or after ``max_iter`` steps (compiled, parallel over
     chunks of ``chunk`` starts, default min(64, n_starts / cpu count) rounded up;
     :func:`deeptheory.kernels.tensor.sphere_gd_batch`; a start's trajectory does not depend on
-    the chunking beyond the last bits of a BLAS product).  Starts are
-    drawn with ``numpy.random.default_rng(seed)`` unless ``starts`` (n_starts, N) is given (then
-    rescaled onto the sphere).  ``step`` defaults to :func:`default_step`.  Returns
-    :class:`GDResult` with energies per site u = H_N / N (minima at negative u).
+    the chunking beyond the last bits of a BLAS product).  Starts are uniform on the sphere,
+    drawn from ``seed`` (an int >= 0, a :class:`numpy.random.Generator` or None) unless
+    ``starts`` (n_starts, N) is given (then rescaled onto the sphere).  ``step`` defaults to
+    :func:`default_step`.  Returns :class:`GDResult` with energies per site u = H_N / N (minima
+    at negative u; cf. the gradient-descent experiments of Choromanska et al., AISTATS 2015).
+    The worst-case work n_starts * max_iter * N^p is checked up front against ``max_work``
+    (default :data:`MAX_GD_WORK` = 1e14, ~50 min on 2 shared cores; ValueError above it).
     """
     h = _check_h(h)
     ns = as_int("n_starts", n_starts, lo=1)
-    sd = as_int("seed", seed, lo=0)
+    rng = as_rng(seed)
     st = default_step(h.p) if step is None else float(as_float("step", step, lo=0.0))
     if st <= 0:
         raise ValueError(f"step must be > 0, got {step!r}")
-    tl = float(as_float("tol", tol, lo=0.0))
+    tl = float(as_float("tol", tol, lo=0.0))  # tol = 0: exactly max_iter steps
     mi = as_int("max_iter", max_iter, lo=0)
+    check_work("gradient_descent", float(ns) * mi * float(h.N) ** h.p, max_work,
+               "multiply-adds (n_starts max_iter N^p)", _GD_RATE)
     if chunk is None:
         ch = min(64, max(1, -(-ns // (os.cpu_count() or 1))))
     else:
         ch = as_int("chunk", chunk, lo=1)
     if starts is None:
-        s = _random_sphere(np.random.default_rng(sd), ns, h.N)
+        s = _random_sphere(rng, ns, h.N)
     else:
         s = np.array(as_float("starts", starts), dtype=np.float64)
         if s.shape != (ns, h.N):
@@ -240,8 +299,9 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
     gn = np.empty(ns)
     it = np.empty(ns, dtype=np.int64)
     t2 = h.tensor.reshape(h.N ** (h.p - 1), h.N)
+    kt, single_thread_blas = _kernels()
     with single_thread_blas():
-        _kt.sphere_gd_batch(t2, h.N, h.p, s, float(h.N), st, tl, mi, ch, e, gn, it)
+        kt.sphere_gd_batch(t2, h.N, h.p, s, float(h.N), st, tl, mi, ch, e, gn, it)
     return GDResult(u=e / h.N, points=s, grad_norm=gn, n_iter=it, converged=gn < tl)
 
 
@@ -321,12 +381,14 @@ def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_s
     return s, gn, hr
 
 
-def critical_points(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
+def critical_points(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
                     use_gd: bool = False, tol: float = 1e-10, max_newton: int = 60,
-                    dedup_tol: float = 1e-6, progress: bool = False) -> CriticalPoints:
+                    dedup_tol: float = 1e-6, progress: bool = False,
+                    max_work: float = MAX_NEWTON_WORK) -> CriticalPoints:
     """Critical points of H_N on |s|^2 = N by multistart Newton on the sphere.
 
-    ``n_starts`` uniform random starts (``numpy.random.default_rng(seed)``; with ``use_gd``
+    ``n_starts`` uniform random starts (from ``seed``: an int >= 0, a Generator or None; with
+    ``use_gd
     they are first run through :func:`gradient_descent`, which finds minima only) are refined by
     Riemannian Newton steps (tangent solve Hess_R x = -grad_R, step length capped at 0.3
     sqrt(N), retraction s <- sqrt(N) s/|s|) until |grad_R H_N| < ``tol``.  Since
@@ -334,33 +396,42 @@ def critical_points(h: PSpinHamiltonian, n_starts: int, seed: int = 0, *,
     Points closer than ``dedup_tol`` sqrt(N) are merged (distinct points of the sphere are
     counted, so s and -s count twice for every p, as in ABC's counts).  The index is the number
     of negative eigenvalues of the tangent Hessian.  Batched numpy: meant for small N (<~ 20).
-    Multistart search can miss critical points with small basins; more starts find more.
+    Multistart search can miss critical points with small basins; more starts find more.  The
+    counts estimate E Crt_{N,k} of Auffinger, Ben Arous & Cerny 2013 (compare with
+    :func:`deeptheory.spinglass.expected_critical_points`).  The work
+    n_starts (max_newton + 1) (N^p + N^4) + 4 n_starts^2 N (Newton, then deduplication) is
+    checked up front against ``max_work`` (default :data:`MAX_NEWTON_WORK` = 2e10, ~3 min on 2
+    shared cores; ValueError with the estimate above it).
     """
     h = _check_h(h)
     ns = as_int("n_starts", n_starts, lo=1)
-    sd = as_int("seed", seed, lo=0)
-    tl = float(as_float("tol", tol, lo=0.0))
+    rng = as_rng(seed)
+    tl = _positive("tol", tol)
     mi = as_int("max_newton", max_newton, lo=1)
-    dt = float(as_float("dedup_tol", dedup_tol, lo=0.0))
+    dt = _positive("dedup_tol", dedup_tol)
     n = h.N
-    rng = np.random.default_rng(sd)
+    work = float(ns) * (mi + 1) * (float(n) ** h.p + float(n) ** 4) + 4.0 * float(ns) ** 2 * n
+    check_work("critical_points", work, max_work,
+               "multiply-adds (Newton and deduplication)", _NEWTON_RATE)
     s0 = _random_sphere(rng, ns, n)
     if use_gd:
-        s0 = gradient_descent(h, ns, sd, starts=s0, tol=1e-4, max_iter=2000).points
+        s0 = gradient_descent(h, ns, None, starts=s0, tol=1e-4, max_iter=2000).points
     s, gn, _ = _newton(h, s0, tl, mi, 0.3 * math.sqrt(n))
     ok = np.isfinite(gn) & (gn < tl)
     if progress:
         print(f"critical_points: {int(ok.sum())}/{ns} Newton runs converged")
     found = s[ok]
     cand = np.concatenate([found, -found]) if found.size else np.empty((0, n))
-    keep: list[np.ndarray] = []
-    for x in cand:
-        if not any(np.linalg.norm(x - y) < dt * math.sqrt(n) for y in keep):
-            keep.append(x)
-    if not keep:
+    kept = np.empty_like(cand)
+    m = 0
+    for x in cand:  # greedy: keep x unless within dedup_tol sqrt(N) of a point already kept
+        if m == 0 or np.min(np.linalg.norm(kept[:m] - x, axis=1)) >= dt * math.sqrt(n):
+            kept[m] = x
+            m += 1
+    if m == 0:
         z = np.empty((0, n))
         return CriticalPoints(z, np.empty(0), np.empty(0, dtype=int), np.empty(0), 0)
-    pts = np.array(keep)
+    pts = kept[:m].copy()
     # one more Newton sweep on the antipodes etc. to report exact gradient norms / Hessians
     pts, gn, hr = _newton(h, pts, tl, 3, 0.3 * math.sqrt(n))
     val, _, _ = _batch_derivs(h.tensor, n, h.p, pts)
