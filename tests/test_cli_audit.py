@@ -161,8 +161,6 @@ def test_bad_expression_is_a_usage_error(monkeypatch, capsys, expr, word):
 @pytest.mark.parametrize("argv, words", [
     (["phase-diagram", "--grid", "4000", "--out", "x.png"], ["--grid 4000", "h", "--force"]),
     (["jacobian-spectrum", "--depth", "10000", "--out", "x.png"], ["depth 10000", "--force"]),
-    (["complexity", "--max-index", "100000", "--out", "x.png"], ["--max-index 100000",
-                                                                  "--force"]),
     (["info-plane", "--epochs", "1000000", "--out", "x.png"], ["--epochs", "--force"]),
 ])
 def test_long_runs_are_refused_with_an_estimate(tmp_path, monkeypatch, capsys, argv, words):
@@ -184,15 +182,27 @@ def test_phase_diagram_estimate_grows_with_the_grid():
 
 
 def test_estimates_of_the_issue_examples():
-    """The issue's runs: grid 4000 (about a day) and depth 10000 are refused; complexity
-    --max-index 1000 (24 s CPU measured) runs, with progress lines."""
+    """The issue's runs: grid 4000 (about a day) and depth 10000 are refused with an
+    estimate; complexity --max-index 1000 is refused by the figure's limit (at most
+    spinglass.MAX_PLOT_INDICES curves), and the largest allowed value is a short run."""
     p = build_parser()
     a = p.parse_args(["phase-diagram", "--grid", "4000"])
     assert cli._phase_cost("tanh", 4000) > cli.MAX_SECONDS
     a = p.parse_args(["jacobian-spectrum", "--depth", "10000"])
     assert sum(cli._jacobian_cost(a)) > cli.MAX_SECONDS
     a = p.parse_args(["complexity", "--max-index", "1000", "--out", "c.png"])
-    assert cli.PROGRESS_SECONDS < cli._check_complexity(a) < cli.MAX_SECONDS
+    with pytest.raises(cli._UsageError, match="--max-index must be at most 99"):
+        cli._check_complexity(a)
+    a = p.parse_args(["complexity", "--max-index", "99", "--out", "c.png"])
+    assert cli._check_complexity(a) < cli.MAX_SECONDS
+
+
+def test_complexity_max_index_refused_before_computing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _forbid(monkeypatch, *HEAVY)
+    assert main(["complexity", "--max-index", "1000", "--out", "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "at most 99" in err, err
 
 
 def test_force_runs_past_the_limit(tmp_path, monkeypatch, capsys):

@@ -75,7 +75,7 @@ COSTS: dict[str, Any] = {
     "info_epoch": 1.5e-2,
     "info_kde_record": 3.0,
     "complexity_fixed": 0.3,
-    "complexity_index": 0.025,
+    "complexity_index": 0.005,
 }
 
 
@@ -466,6 +466,12 @@ def _check_info_plane(args: argparse.Namespace) -> float:
 
 def _check_complexity(args: argparse.Namespace) -> float:
     _check_out(args.out)
+    from .spinglass import MAX_PLOT_INDICES
+
+    if args.max_index + 1 > MAX_PLOT_INDICES:
+        raise _UsageError(f"--max-index must be at most {MAX_PLOT_INDICES - 1} (one curve per "
+                          f"index k = 0..K; the figure takes at most {MAX_PLOT_INDICES}), "
+                          f"got {args.max_index}")
     est = COSTS["complexity_fixed"] + COSTS["complexity_index"] * (args.max_index + 1)
     _guard(args, est, f"complexity --max-index {args.max_index}", "use a smaller --max-index")
     return est
