@@ -19,16 +19,24 @@ Contents:
 * :mod:`.kde` -- Kolchinsky-Tracey pairwise-distance bounds on I(X;T) for
   T = h(X) + N(0, s^2 I) (Saxe et al. 2018), and Saxe et al.'s I(T;Y) estimate
   (a difference of upper bounds: not a bound).
-* :mod:`.ksg` -- Kraskov-Stoegbauer-Grassberger k-NN estimator (algorithms 1, 2)
-  with documented tie-breaking jitter.
+* :func:`ksg_mi` (alias :func:`ksg`) -- Kraskov-Stoegbauer-Grassberger k-NN estimator
+  (algorithms 1, 2) with documented tie-breaking jitter (module ``._ksg``).
 * :mod:`.bottleneck` -- the information bottleneck method (Tishby, Pereira & Bialek
-  1999): iterative solution, the IB curve by deterministic annealing, and the Gaussian
-  IB of Chechik et al. (2005) in closed form.
+  1999): minimise L = I(X;T) - beta I(T;Y) by the iterative algorithm with restarts,
+  the IB curve by deterministic annealing in both directions (Rose 1998), and the
+  Gaussian IB of Chechik et al. (2005) in closed form.
+
+Names: information values are ``i_xt`` = I(X;T) and ``i_ty`` = I(T;Y) everywhere
+(``ixt``/``ity`` remain as read-only aliases on :class:`BinnedMI` and
+:class:`InformationPlane`); estimates with an error bar are
+:class:`deeptheory._api.Estimate` (``MIEstimate`` is an alias); every ``seed`` takes an
+int >= 0, a numpy Generator or None.
 * :mod:`.task12`, :mod:`.mlp`, :mod:`.plane` -- the 12-bit task of Shwartz-Ziv & Tishby
   (2017), a numpy MLP trainer that records every layer, and the information plane of a
   training network by binning or KDE (Saxe et al. 2018).
 """
 
+from ._ksg import add_jitter, ksg, ksg_mi
 from .binning import BinnedMI, bin_layer, binned_mi
 from .bottleneck import (
     IBCurve,
@@ -50,7 +58,6 @@ from .discrete import (
 )
 from .gaussian import gaussian_entropy, gaussian_mi, gaussian_mi_bivariate
 from .kde import MIBounds, kde_mi_lower, kde_mi_ty, kde_mi_upper, pairwise_mi_bounds
-from .ksg import add_jitter, ksg_mi
 from .mlp import TrainingRun, train_mlp
 from .plane import InformationPlane, information_plane, plot_information_plane
 from .task12 import Task12, twelve_bit_task
@@ -87,6 +94,7 @@ __all__ = [
     "kde_mi_lower",
     "kde_mi_ty",
     "kde_mi_upper",
+    "ksg",
     "ksg_mi",
     "mutual_information",
     "pairwise_mi_bounds",

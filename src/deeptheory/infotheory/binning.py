@@ -30,10 +30,21 @@ __all__ = ["bin_layer", "binned_mi", "BinnedMI"]
 
 
 class BinnedMI(NamedTuple):
-    """I(X;T) and I(T;Y) of a binned layer (units as requested: nats by default)."""
+    """I(X;T) and I(T;Y) of a binned layer (units as requested: nats by default).
 
-    ixt: float
-    ity: float
+    ``ixt`` and ``ity`` are read-only aliases of ``i_xt`` and ``i_ty`` (former names).
+    """
+
+    i_xt: float
+    i_ty: float
+
+    @property
+    def ixt(self) -> float:
+        return self.i_xt
+
+    @property
+    def ity(self) -> float:
+        return self.i_ty
 
 
 def _edges(n_bins: Any, lo: Any, hi: Any) -> np.ndarray:
@@ -48,6 +59,8 @@ def _edges(n_bins: Any, lo: Any, hi: Any) -> np.ndarray:
 def bin_layer(t: Any, n_bins: int = 30, *, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
     """Snap every value of ``t`` to the largest of ``linspace(lo, hi, n_bins)`` <= it.
 
+    b(v) = edges[clip(digitize(v, edges) - 1, 0, n_bins - 1)], edges = linspace(lo, hi,
+    n_bins), as in Shwartz-Ziv & Tishby (2017, sec. 3.1; their code).
     Values below ``lo`` become ``lo``, values >= ``hi`` become ``hi``; the output
     has the shape of ``t`` and at most ``n_bins`` distinct values.
     ``n_bins`` >= 1 (1: every value becomes ``lo``).
@@ -74,7 +87,9 @@ def binned_mi(
     rows as states, e.g. the 12-bit patterns); ``t``: (N, units) activity of the
     layer for those inputs (or (N,) for one unit); ``y``: N discrete labels.  The
     layer state of sample n is the tuple ``bin_layer(t[n])``; both MIs are plug-in
-    values of the empirical joint pmf (:func:`deeptheory.infotheory.discrete_mi`).
+    values of the empirical joint pmf (:func:`deeptheory.infotheory.discrete_mi`):
+    I(X;T) = H(X) + H(T) - H(X,T) and I(T;Y) = H(T) + H(Y) - H(T,Y) (Cover & Thomas
+    eq. 2.45).  Returns :class:`BinnedMI` (``i_xt``, ``i_ty``).
     """
     lb = log_base(base)
     tb = bin_layer(t, n_bins, lo=lo, hi=hi)

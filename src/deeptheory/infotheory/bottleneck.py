@@ -12,7 +12,7 @@ iterated to a fixed point (the iterative IB algorithm, a Blahut-Arimoto-type
 alternation).  Tracing the *IB curve* I(T;Y) against I(X;T) over beta uses
 deterministic annealing: beta increases, each solution starts from the previous one,
 perturbed (without the perturbation a symmetric solution stays symmetric and the first
-transition is found late; THEORY.md).  Near a transition convergence slows by one to two
+transition is found late; Rose 1998).  Near a transition convergence slows by one to two
 orders of magnitude, so every solve has a tolerance and a cap and reports whether it
 converged.
 
@@ -31,11 +31,11 @@ dimensionless and refers to nats).
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._api import as_rng, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int
 from ._common import log_base
 from .discrete import _h, _pmf
@@ -56,8 +56,10 @@ class IBSolution(NamedTuple):
     """A fixed point of the IB equations at one beta.
 
     ``encoder[x, t]`` = p(t|x); ``p_t``; ``decoder[t, y]`` = p(y|t); ``i_xt``, ``i_ty``
-    in the requested units; ``n_iter`` iterations used; ``converged``: the largest change
-    of p(t|x) in the last iteration was below ``tol``.
+    in the requested units; ``n_iter`` iterations used (by the kept start);
+    ``converged``: that start met the stopping rule (see :func:`information_bottleneck`);
+    ``lagrangian``: L = I(X;T) - beta I(T;Y) in the requested units (smaller is better);
+    ``n_starts``: how many starts were compared.
     """
 
     encoder: np.ndarray
@@ -68,16 +70,22 @@ class IBSolution(NamedTuple):
     beta: float
     n_iter: int
     converged: bool
+    lagrangian: float = math.nan
+    n_starts: int = 1
 
 
 class IBCurve(NamedTuple):
-    """The IB curve traced by annealing: arrays over ``beta`` (ascending)."""
+    """The IB curve traced by annealing: arrays over ``beta`` (ascending).
+
+    ``lagrangian`` = I(X;T) - beta I(T;Y) of the kept solution (requested units).
+    """
 
     beta: np.ndarray
     i_xt: np.ndarray
     i_ty: np.ndarray
     n_iter: np.ndarray
     converged: np.ndarray
+    lagrangian: np.ndarray | None = None
 
 
 def _setup(pxy: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,18 +102,37 @@ def _information(enc: np.ndarray, px: np.ndarray, pxy: np.ndarray) -> tuple[floa
     """I(X;T) and I(T;Y) in nats for the encoder p(t|x)."""
     pxt = px[:, None] * enc
     pty = enc.T @ pxy
-    ixt = _h(px) + _h(pxt.sum(axis=0)) - _h(pxt)
-    ity = _h(pty.sum(axis=1)) + _h(pty.sum(axis=0)) - _h(pty)
-    return max(ixt, 0.0), max(ity, 0.0)
+    i_xt = _h(px) + _h(pxt.sum(axis=0)) - _h(pxt)
+    i_ty = _h(pty.sum(axis=1)) + _h(pty.sum(axis=0)) - _h(pty)
+    return max(i_xt, 0.0), max(i_ty, 0.0)
+
+
+def _lagrangian(enc: np.ndarray, px: np.ndarray, pxy: np.ndarray, beta: float) -> float:
+    """The IB functional L = I(X;T) - beta I(T;Y) in nats (Tishby et al. 1999, eq. 15)."""
+    i_xt, i_ty = _information(enc, px, pxy)
+    return i_xt - beta * i_ty
+
+
+#: iterations between two evaluations of the Lagrangian in the stopping rule
+_CHECK = 50
 
 
 def _iterate(
     enc: np.ndarray, px: np.ndarray, pxy: np.ndarray, py_x: np.ndarray, beta: float,
-    tol: float, max_iter: int,
+    tol: float, max_iter: int, ltol: float = 0.0,
 ) -> tuple[np.ndarray, int, bool]:
+    """Iterate the self-consistent equations from ``enc``.
+
+    Stops when max |change of p(t|x)| < ``tol`` (a fixed point), or when the IB
+    Lagrangian L, which this alternating minimisation never increases, has settled:
+    with d1, d0 its decreases over the last two windows of ``_CHECK`` iterations and
+    r = d1/d0 < 1, the geometric remainder d1 / (1 - r) is below ``ltol`` (1 + |L|)
+    (``ltol`` = 0 disables this rule).  Returns (encoder, iterations, converged).
+    """
     # sum_y p(y|x) ln p(y|x), the x-only part of the KL divergence
     with np.errstate(divide="ignore", invalid="ignore"):
         neg_hx = np.where(py_x > 0, py_x * np.log(np.where(py_x > 0, py_x, 1.0)), 0.0).sum(1)
+    l_prev = d_prev = math.inf
     for it in range(1, max_iter + 1):
         pt = px @ enc
         pty = enc.T @ pxy  # p(t, y)
@@ -122,6 +149,14 @@ def _iterate(
         enc = new
         if delta < tol:
             return enc, it, True
+        if ltol > 0.0 and it % _CHECK == 0:
+            lag = _lagrangian(enc, px, pxy, beta)
+            d1 = max(l_prev - lag, 0.0)
+            scale = ltol * (1.0 + abs(lag))
+            if d1 <= 4e-16 * (1.0 + abs(lag)) or (d1 < d_prev and d1 / (1.0 - d1 / d_prev)
+                                                  < scale):
+                return enc, it, True
+            l_prev, d_prev = lag, d1
     return enc, max_iter, False
 
 
@@ -153,6 +188,52 @@ def _perturb(enc: np.ndarray, px: np.ndarray, pxy: np.ndarray, pert: float, rng)
     return enc / enc.sum(axis=1, keepdims=True)
 
 
+def _random_start(n_x: int, n_t: int, r: int, rng: np.random.Generator) -> np.ndarray:
+    """Start ``r`` of a multistart: soft (U(0.5, 1.5) entries) for even r, nearly hard
+    (U(0, 1)^8 entries: most of each row on one or two clusters) for odd r."""
+    u = rng.random((n_x, n_t))
+    enc = u + 0.5 if r % 2 == 0 else u**8 + 1e-12
+    return enc / enc.sum(axis=1, keepdims=True)
+
+
+def _hard_start(px: np.ndarray, pxy: np.ndarray, n_t: int) -> np.ndarray:
+    """A hard encoder for large beta, slightly smoothed: T = X when n_t >= |X| (the
+    minimiser of L as beta -> inf), else the agglomerative IB clustering (Slonim &
+    Tishby 1999): starting from T = X, repeatedly merge the two clusters whose merge
+    loses least I(T;Y), (p_i + p_j) JS_{pi_i, pi_j}[p(y|i), p(y|j)], until n_t remain.
+
+    Lowering beta from such a start merges clusters deterministically, without the
+    symmetry breaking that an upward annealing path must guess.
+    """
+    n_x = px.size
+    groups = [[i] for i in range(n_x)]
+    w = list(px)
+    dec = [pxy[i] / px[i] for i in range(n_x)]
+
+    def h(v):
+        v = v[v > 0]
+        return float(-np.sum(v * np.log(v)))
+
+    while len(groups) > n_t:
+        best, pair = math.inf, (0, 1)
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                wi, wj = w[i], w[j]
+                m = (wi * dec[i] + wj * dec[j]) / (wi + wj)
+                cost = (wi + wj) * h(m) - wi * h(dec[i]) - wj * h(dec[j])
+                if cost < best:
+                    best, pair = cost, (i, j)
+        i, j = pair
+        dec[i] = (w[i] * dec[i] + w[j] * dec[j]) / (w[i] + w[j])
+        w[i] += w[j]
+        groups[i] += groups[j]
+        del groups[j], w[j], dec[j]
+    enc = np.full((n_x, n_t), 1e-9)
+    for t, g in enumerate(groups):
+        enc[g, t] = 1.0
+    return enc / enc.sum(axis=1, keepdims=True)
+
+
 def _check_common(beta: Any, n_t: Any, n_x: int, tol: Any, max_iter: Any):
     b = float(as_float("beta", beta, lo=0.0))
     if not math.isfinite(b):
@@ -164,45 +245,173 @@ def _check_common(beta: Any, n_t: Any, n_x: int, tol: Any, max_iter: Any):
     return b, nt, t, as_int("max_iter", max_iter, lo=1)
 
 
+def _check_ltol(ltol: Any) -> float:
+    v = as_float("ltol", ltol, lo=0.0)
+    if v.ndim != 0:
+        raise ValueError(f"ltol must be a scalar >= 0, got shape {v.shape}")
+    return float(v)
+
+
+class _Best:
+    """The best (smallest-Lagrangian) solution seen so far at one beta."""
+
+    __slots__ = ("enc", "lag", "it", "ok")
+
+    def __init__(self) -> None:
+        self.enc: np.ndarray | None = None
+        self.lag = math.inf
+        self.it = 0
+        self.ok = False
+
+    def offer(self, enc: np.ndarray, lag: float, it: int, ok: bool) -> bool:
+        # ties within rounding keep the earlier solution; a converged one wins a tie
+        if lag < self.lag - 1e-12 * (1.0 + abs(lag)) or (
+                ok and not self.ok and lag <= self.lag + 1e-12 * (1.0 + abs(lag))):
+            self.enc, self.lag, self.it, self.ok = enc, lag, it, ok
+            return True
+        return False
+
+
 def information_bottleneck(
     pxy: Any,
     beta: float,
     n_t: int | None = None,
     *,
     init: np.ndarray | None = None,
+    n_restarts: int = 8,
+    anneal: bool = True,
     tol: float = 1e-10,
+    ltol: float = 0.0,
     max_iter: int = 100_000,
-    seed: int = 0,
+    seed: Any = 0,
     base: float = math.e,
+    on_fail: str = "warn",
 ) -> IBSolution:
-    """Solve the IB self-consistent equations for a discrete p(x, y) at one ``beta``.
+    """Minimise the IB Lagrangian L = I(X;T) - beta I(T;Y) for a discrete p(x, y) at one ``beta``.
+
+    Tishby, Pereira & Bialek (1999), eq. (15) and Theorem 4: every stationary point
+    satisfies p(t|x) = p(t) exp(-beta KL[p(y|x) || p(y|t)]) / Z(x, beta), iterated here
+    to a fixed point.  The iteration only finds a *local* minimum of L, so several
+    starts are compared and the one with the smallest L is returned:
+
+    * ``init`` (a starting encoder p(t|x) of shape (|X|, n_t)), if given;
+    * a hard clustering: T = X when n_t >= |X| (the minimiser as beta -> inf), else
+      the agglomerative IB clustering of Slonim & Tishby (1999), slightly smoothed;
+    * ``n_restarts`` random encoders (seeded; half soft, half nearly hard);
+    * if ``anneal`` (and beta > 1): the end of a deterministic-annealing path (Rose
+      1998; :func:`ib_curve`) over geometric steps of ratio <= 1.15 from beta = 1
+      (where T is trivial: L >= (1 - beta) I(X;T) >= 0 for beta <= 1 by data
+      processing) up to 8 ``beta``, then back down over the same ladder and up again
+      (annealing in both directions).
 
     ``pxy[x, y]``: joint pmf (sums to 1).  ``n_t``: cardinality of T (default |X|).
-    ``init``: starting encoder p(t|x) (shape (|X|, n_t)); default a seeded random one.
-    Iterates until max |change of p(t|x)| < ``tol`` or ``max_iter`` iterations; if the
-    cap is hit a ``RuntimeWarning`` says so and ``converged`` is False.
-    Tishby, Pereira & Bialek (1999), Theorem 4; I values in nats (``base=2``: bits).
+    Each start iterates until max |change of p(t|x)| < ``tol``, or (``ltol`` > 0)
+    until the predicted further decrease of L is below ``ltol`` (1 + |L|) nats, or
+    ``max_iter`` iterations.  ``seed``: int >= 0, numpy Generator or None.
+    If the kept start did not converge, ``on_fail`` decides: "warn" (default; a
+    ``RuntimeWarning``, ``converged`` False), "raise" (:class:`ConvergenceError`) or
+    "ignore".  I values and L in nats (``base=2``: bits); beta refers to nats.
     """
     p, px, py_x = _setup(pxy)
     lb = log_base(base)
     b, nt, t, mi = _check_common(beta, n_t, px.size, tol, max_iter)
-    if init is None:
-        rng = np.random.default_rng(as_int("seed", seed, lo=0))
-        enc = rng.random((px.size, nt)) + 0.5
-    else:
+    nr = as_int("n_restarts", n_restarts, lo=0)
+    lt = _check_ltol(ltol)
+    check_on_fail(on_fail)
+    if not isinstance(anneal, (bool, np.bool_)):
+        raise TypeError(f"anneal must be True or False, got {anneal!r}")
+    rng = as_rng(seed)
+    # every start stops on the Lagrangian rule (or ``tol``); the winner is then polished
+    # with the caller's rule
+    lt_fast = max(lt, 1e-13)
+    best = _Best()
+    n_starts = 0
+    if init is not None:
         enc = np.array(init, dtype=float)
-        if enc.shape != (px.size, nt) or not np.all(np.isfinite(enc)) or np.any(enc < 0):
-            raise ValueError(f"init must be a non-negative finite ({px.size}, {nt}) array")
-    enc = enc / enc.sum(axis=1, keepdims=True)
-    enc, it, ok = _iterate(enc, px, p, py_x, b, t, mi)
-    if not ok:
-        warnings.warn(f"information_bottleneck: beta={b}: not converged after {mi} "
-                      f"iterations (tol {t})", RuntimeWarning, stacklevel=2)
-    ixt, ity = _information(enc, px, p)
+        if (enc.shape != (px.size, nt) or not np.all(np.isfinite(enc)) or np.any(enc < 0)
+                or np.any(enc.sum(axis=1) <= 0)):
+            raise ValueError(f"init must be a non-negative finite ({px.size}, {nt}) array "
+                             "with no zero row")
+        enc = enc / enc.sum(axis=1, keepdims=True)
+        best.offer(*_solve(enc, px, p, py_x, b, t, mi, lt_fast))
+        n_starts += 1
+    best.offer(*_solve(_hard_start(px, p, nt), px, p, py_x, b, t, mi, lt_fast))
+    n_starts += 1
+    for r in range(nr):
+        best.offer(*_solve(_random_start(px.size, nt, r, rng), px, p, py_x, b, t, mi,
+                           lt_fast))
+        n_starts += 1
+    if anneal and b > 1.0 and nt > 1:
+        up = np.geomspace(1.0, b, max(8, math.ceil(math.log(b) / math.log(1.15)) + 1))
+        ladder = np.concatenate([up, b * np.geomspace(1.0, 8.0, 16)[1:]])
+        encs, lags, its, oks = _anneal(p, px, py_x, ladder, nt, 1e-3, t, mi, lt_fast, rng,
+                                       n_restarts=0, sweeps=3)
+        k = up.size - 1
+        best.offer(encs[k], float(lags[k]), int(its[k]), bool(oks[k]))
+        n_starts += 1
+    if best.enc is None:  # n_restarts = 0, no init, no annealing: one random start
+        best.offer(*_solve(_random_start(px.size, nt, 0, rng), px, p, py_x, b, t, mi,
+                           lt_fast))
+        n_starts += 1
+    if lt < lt_fast:  # polish the winner with the caller's stopping rule
+        it0 = best.it
+        enc, lag, it1, ok = _solve(best.enc, px, p, py_x, b, t, mi, lt)
+        if lag <= best.lag + 1e-12 * (1.0 + abs(lag)):
+            best.enc, best.lag, best.it, best.ok = enc, lag, it0 + it1, ok
+    enc = best.enc
+    if not best.ok:
+        report_nonconvergence(f"information_bottleneck: beta={b}: the best of {n_starts} "
+                              f"starts: not converged after {mi} iterations (tol {t})",
+                              on_fail)
+    i_xt, i_ty = _information(enc, px, p)
     pt = px @ enc
     pty = enc.T @ p
     dec = np.divide(pty, pt[:, None], out=np.zeros_like(pty), where=pt[:, None] > 0)
-    return IBSolution(enc, pt, dec, ixt / lb, ity / lb, b, it, ok)
+    return IBSolution(enc, pt, dec, i_xt / lb, i_ty / lb, b, best.it, best.ok,
+                      (i_xt - b * i_ty) / lb, n_starts)
+
+
+def _solve(enc, px, p, py_x, beta, tol, max_iter, ltol):
+    """Iterate from ``enc``; (encoder, Lagrangian in nats, iterations, converged)."""
+    enc, it, ok = _iterate(enc, px, p, py_x, beta, tol, max_iter, ltol)
+    return enc, _lagrangian(enc, px, p, beta), it, ok
+
+
+def _anneal(p, px, py_x, bs, nt, pert, tol, max_iter, ltol, rng, *, n_restarts, sweeps):
+    """Deterministic annealing over ascending ``bs`` in both directions.
+
+    Sweep 1 goes up from a near-trivial encoder; then sweeps alternate down (the first
+    one from the better of sweep 1's end and the hard clustering of ``_hard_start``) and up,
+    each step starting from the (perturbed) best solution of the previous beta of the
+    sweep; at every beta the solution with the smallest L is kept.  ``n_restarts``
+    random starts are added at every beta in the first sweep.  Stops after ``sweeps``
+    sweeps or when a whole sweep after the first improved nothing.
+    """
+    k_n = bs.size
+    best = [_Best() for _ in range(k_n)]
+    hard = _hard_start(px, p, nt)
+    enc = np.full((px.size, nt), 1.0 / nt) * (1.0 + 0.1 * rng.uniform(-1, 1, (px.size, nt)))
+    enc /= enc.sum(axis=1, keepdims=True)
+    for sweep in range(sweeps):
+        order = range(k_n) if sweep % 2 == 0 else range(k_n - 1, -1, -1)
+        improved = False
+        for k in order:
+            if sweep > 0 or k > 0:
+                enc = _perturb(enc, px, p, pert, rng)
+            improved |= best[k].offer(*_solve(enc, px, p, py_x, float(bs[k]), tol, max_iter,
+                                              ltol))
+            if sweep == 0:
+                for r in range(n_restarts):
+                    best[k].offer(*_solve(_random_start(px.size, nt, r, rng), px, p, py_x,
+                                          float(bs[k]), tol, max_iter, ltol))
+            enc = best[k].enc
+        if sweep > 0 and not improved:
+            break
+        if sweep == 0:  # the downward sweep may start from the hard clustering
+            best[-1].offer(*_solve(hard, px, p, py_x, float(bs[-1]), tol, max_iter, ltol))
+            enc = best[-1].enc
+    return ([c.enc for c in best], np.array([c.lag for c in best]),
+            np.array([c.it for c in best]), np.array([c.ok for c in best]))
 
 
 def ib_curve(
@@ -210,24 +419,44 @@ def ib_curve(
     betas: Any,
     n_t: int | None = None,
     *,
+    n_restarts: int = 0,
+    sweeps: int = 3,
     perturb: float = 1e-3,
     tol: float = 1e-10,
+    ltol: float = 1e-13,
     max_iter: int = 100_000,
-    seed: int = 0,
+    seed: Any = 0,
     base: float = math.e,
+    on_fail: str = "warn",
 ) -> IBCurve:
-    """Trace the IB curve by deterministic annealing over ascending ``betas``.
+    """Trace the IB curve: at each beta, the encoder minimising L = I(X;T) - beta I(T;Y).
 
-    At each beta the previous encoder is perturbed (seeded) and iterated to convergence
-    (``tol``, ``max_iter``).  The perturbation is that of deterministic annealing (Rose
-    1998): clusters with equal decoders p(y|t) are merged (copies form a neutral fixed
-    point that the iteration never leaves), and every cluster with p(t) ~ 0 is re-seeded
-    as a copy of a used cluster (chosen at random, weighted by p(t)), sharing its p(t|x)
-    in proportions 1/2 (1 +- perturb u_x), u ~ U(-1, 1); all entries are also multiplied
-    by 1 + perturb u.  Below a cluster's critical beta the copies merge again; above it
-    they split.  Points
-    that hit the cap are flagged in ``converged`` (one ``RuntimeWarning`` for all).
-    Returns :class:`IBCurve` with I(X;T) and I(T;Y) (nats; ``base=2``: bits).
+    Tishby, Pereira & Bialek (1999), eq. (15); the curve I(T;Y) against I(X;T) is traced
+    by deterministic annealing (Rose 1998) in both directions: a first sweep up the
+    ascending ``betas`` from a near-trivial encoder, then sweeps down and up again
+    (``sweeps`` in all, stopping early when a sweep improves nothing; the first downward
+    sweep may start from a hard clustering: T = X when n_t >= |X|, else agglomerative
+    IB, Slonim & Tishby 1999); each step starts
+    from the best solution at the previous beta of the sweep, perturbed, and every beta
+    keeps the solution with the smallest L found by any sweep.  ``n_restarts`` random
+    encoders (seeded) are also tried at every beta in the first sweep.
+
+    The perturbation (Rose 1998): clusters with equal decoders p(y|t) are merged (copies
+    form a neutral fixed point that the iteration never leaves), and every cluster with
+    p(t) ~ 0 is re-seeded as a copy of a used cluster (chosen at random, weighted by
+    p(t)), sharing its p(t|x) in proportions 1/2 (1 +- perturb u_x), u ~ U(-1, 1); all
+    entries are also multiplied by 1 + perturb u.  Below a cluster's critical beta the
+    copies merge again; above it they split.
+
+    Stopping rule per solve (see :func:`information_bottleneck`): max |change of
+    p(t|x)| < ``tol``, or the predicted further decrease of L below ``ltol`` (1 + |L|)
+    (default 1e-13; near transitions the encoder drifts along nearly flat directions
+    for 1e4-1e5 iterations while L has settled; ``ltol=0``: encoder rule only), or
+    ``max_iter``.  Points whose kept solution did not converge are flagged in
+    ``converged``; ``on_fail="warn"`` (default, suited to a curve over many betas) gives
+    one ``RuntimeWarning`` for all, "raise" a :class:`ConvergenceError`, "ignore" nothing.
+    ``seed``: int >= 0, numpy Generator or None.  Returns :class:`IBCurve` with I(X;T),
+    I(T;Y) and L (nats; ``base=2``: bits).
     """
     p, px, py_x = _setup(pxy)
     lb = log_base(base)
@@ -236,22 +465,21 @@ def ib_curve(
         raise ValueError("betas must be a non-empty, finite, ascending sequence")
     _, nt, t, mi = _check_common(bs[0], n_t, px.size, tol, max_iter)
     pert = float(as_float("perturb", perturb, lo=0.0))
-    rng = np.random.default_rng(as_int("seed", seed, lo=0))
-    # start near the trivial solution p(t|x) = p(t): annealing then finds each split
-    enc = np.full((px.size, nt), 1.0 / nt) * (1.0 + 0.1 * rng.uniform(-1, 1, (px.size, nt)))
-    enc /= enc.sum(axis=1, keepdims=True)
-    out = np.empty((4, bs.size))
-    conv = np.empty(bs.size, bool)
-    for k, b in enumerate(bs):
-        enc = _perturb(enc, px, p, pert, rng)
-        enc, it, ok = _iterate(enc, px, p, py_x, float(b), t, mi)
-        ixt, ity = _information(enc, px, p)
-        out[:, k] = (b, ixt / lb, ity / lb, it)
-        conv[k] = ok
+    nr = as_int("n_restarts", n_restarts, lo=0)
+    sw = as_int("sweeps", sweeps, lo=1)
+    lt = _check_ltol(ltol)
+    check_on_fail(on_fail)
+    rng = as_rng(seed)
+    encs, _, its, conv = _anneal(p, px, py_x, bs, nt, pert, t, mi, lt, rng,
+                                 n_restarts=nr, sweeps=sw)
+    out = np.empty((2, bs.size))
+    for k, enc in enumerate(encs):
+        out[:, k] = _information(enc, px, p)
     if not conv.all():
-        warnings.warn(f"ib_curve: {int((~conv).sum())} of {bs.size} betas not converged after "
-                      f"{mi} iterations (tol {t})", RuntimeWarning, stacklevel=2)
-    return IBCurve(out[0], out[1], out[2], out[3].astype(int), conv)
+        report_nonconvergence(f"ib_curve: {int((~conv).sum())} of {bs.size} betas not "
+                              f"converged after {mi} iterations (tol {t}, ltol {lt})", on_fail)
+    return IBCurve(bs.copy(), out[0] / lb, out[1] / lb, its.astype(int), conv,
+                   (out[0] - bs * out[1]) / lb)
 
 
 def _gaussian_lambdas(cov_xx: Any, cov_xy: Any, cov_yy: Any) -> np.ndarray:

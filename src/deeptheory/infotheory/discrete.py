@@ -13,10 +13,12 @@ high by about (|X| - 1)(|Y| - 1) / (2N) nats (Miller-Madow); no correction is ap
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import warnings
+from typing import Any
 
 import numpy as np
 
+from .._api import Estimate, as_rng
 from .._validation import as_int
 from ._common import log_base, same_n
 
@@ -126,54 +128,78 @@ def joint_from_samples(*samples: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...
     return pmf, tuple(c[0] for c in coded)
 
 
-def discrete_entropy(x: Any, *, base: float = np.e) -> float:
-    """Plug-in entropy of a discrete sample (labels or rows as states).
+def _warn_all_distinct(func: str, pmf: np.ndarray, names: tuple[str, ...], n: int) -> None:
+    """UserWarning when every one of the n >= 2 samples of some argument is its own state
+    (each axis of the empirical ``pmf`` has as many states as there are samples)."""
+    for name, k in zip(names, pmf.shape, strict=True):
+        if n >= 2 and k == n:
+            warnings.warn(
+                f"{func}: every one of the {n} samples of {name} is a distinct state "
+                "(continuous data?): the plug-in value is then fixed by the sample size "
+                f"(H = ln {n}; I = H of the other variable), not an estimate; bin the data "
+                "(bin_layer) or use ksg_mi for continuous samples",
+                UserWarning, stacklevel=3)
 
-    Nats by default, ``base=2`` for bits.  Biased low; no correction applied.
+
+def discrete_entropy(x: Any, *, base: float = np.e) -> float:
+    """Plug-in entropy H = -sum_x p_N(x) ln p_N(x) of a discrete sample (labels or rows
+    as states), p_N the empirical pmf (Cover & Thomas eq. 2.1; Miller 1955 for the bias).
+
+    Nats by default, ``base=2`` for bits.  Biased low; no correction applied.  If
+    every sample is its own state (continuous floats) the value is ln N whatever the
+    law: a ``UserWarning`` says so.
     """
-    return entropy(joint_from_samples(x)[0], base=base)
+    pmf = joint_from_samples(x)[0]
+    _warn_all_distinct("discrete_entropy", pmf, ("x",), np.shape(x)[0])
+    return entropy(pmf, base=base)
 
 
 def discrete_mi(x: Any, y: Any, *, base: float = np.e) -> float:
-    """Plug-in I(X;Y) of paired discrete samples (labels or rows as states).
+    """Plug-in I(X;Y) = sum p_N(x,y) ln[p_N(x,y) / (p_N(x) p_N(y))] of paired discrete
+    samples (labels or rows as states), p_N the empirical pmf (Cover & Thomas eq. 2.28).
 
     Nats by default, ``base=2`` for bits.  This is :func:`mutual_information` of
     the empirical joint pmf; biased high for independent variables, by about
-    (|X| - 1)(|Y| - 1) / (2N) nats.
+    (|X| - 1)(|Y| - 1) / (2N) nats (Miller 1955).  If every sample of x (or y) is its
+    own state, e.g. continuous floats, the value is H(Y) (or H(X)) <= ln N whatever
+    the dependence: a ``UserWarning`` says so.
     """
-    return mutual_information(joint_from_samples(x, y)[0], base=base)
+    pmf = joint_from_samples(x, y)[0]
+    _warn_all_distinct("discrete_mi", pmf, ("x", "y"), np.shape(x)[0])
+    return mutual_information(pmf, base=base)
 
 
-class MIEstimate(NamedTuple):
-    """An estimate and its standard error (units as requested: nats by default)."""
-
-    value: float
-    stderr: float
+#: the former name of the estimate type (kept as an alias)
+MIEstimate = Estimate
 
 
 def discrete_mi_bootstrap(
-    x: Any, y: Any, *, n_boot: int = 200, seed: int | None = 0, base: float = np.e
-) -> MIEstimate:
+    x: Any, y: Any, *, n_boot: int = 200, seed: Any = 0, base: float = np.e
+) -> Estimate:
     """Plug-in I(X;Y) of paired discrete samples with a seeded bootstrap standard error.
 
     Nats by default, ``base=2`` for bits.  ``value`` is :func:`discrete_mi` of the
     sample; ``stderr`` the standard deviation (ddof=1) of :func:`discrete_mi` over
-    ``n_boot`` >= 2 resamples of the N pairs with replacement, drawn from
-    ``numpy.random.default_rng(seed)``.  It measures the sampling spread only, not
-    the plug-in bias (about (|X| - 1)(|Y| - 1) / (2N) nats).  Asymptotically it
-    matches the delta-method value sqrt((E[L^2] - I^2) / N), L = ln p(x,y)/(p(x)p(y)).
+    ``n_boot`` >= 2 resamples of the N pairs with replacement (Efron & Tibshirani
+    1993), drawn from ``seed`` (an int >= 0, a numpy Generator or None).  It measures
+    the sampling spread only, not the plug-in bias (about (|X| - 1)(|Y| - 1) / (2N)
+    nats).  Asymptotically it matches the delta-method value
+    sqrt((E[L^2] - I^2) / N), L = ln p(x,y)/(p(x)p(y)).  Returns
+    :class:`deeptheory._api.Estimate` (``value``, ``stderr``, ``n`` = N pairs).
+    Warns like :func:`discrete_mi` when every sample is its own state.
     """
     lb = log_base(base)
     nb = as_int("n_boot", n_boot, lo=2)
+    rng = as_rng(seed)
     pxy, _ = joint_from_samples(x, y)
+    _warn_all_distinct("discrete_mi_bootstrap", pxy, ("x", "y"), np.shape(x)[0])
     _, ix = _codes("x", x)
     _, iy = _codes("y", y)
     n = ix.size
     shape = pxy.shape
     flat = ix * shape[1] + iy
-    rng = np.random.default_rng(seed)
     boot = np.empty(nb)
     for b in range(nb):
         counts = np.bincount(flat[rng.integers(0, n, n)], minlength=shape[0] * shape[1])
         boot[b] = mutual_information(counts.reshape(shape) / n)
-    return MIEstimate(mutual_information(pxy) / lb, float(np.std(boot, ddof=1)) / lb)
+    return Estimate(mutual_information(pxy) / lb, float(np.std(boot, ddof=1)) / lb, int(n))

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._api import as_rng
 from .._validation import as_float, as_int
 from ..kernels import get_activation
 
@@ -46,13 +47,15 @@ class TrainingRun(NamedTuple):
 
 
 def init_mlp(sizes: tuple[int, ...], rng: np.random.Generator) -> list[list[np.ndarray]]:
-    """[[W, b], ...] with W ~ N(0, 1/fan_in) of shape (fan_in, fan_out), b = 0."""
+    """[[W, b], ...] with W ~ N(0, 1/fan_in) of shape (fan_in, fan_out), b = 0
+    (LeCun et al. 1998 scaling, Var W = 1/fan_in)."""
     return [[rng.standard_normal((a, b)) / math.sqrt(a), np.zeros(b)]
             for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
 
 def mlp_forward(params, x: np.ndarray, act) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Pre-activations and activities of every layer; the last layer is a softmax."""
+    """Pre-activations h_l = a_{l-1} W_l + b_l and activities a_l = phi(h_l) of every
+    layer; the last is a softmax, a = e^h / sum e^h (Goodfellow et al. 2016, ch. 6)."""
     hs, outs = [], []
     a = x
     for k, (w, b) in enumerate(params):
@@ -69,7 +72,9 @@ def mlp_forward(params, x: np.ndarray, act) -> tuple[list[np.ndarray], list[np.n
 
 
 def mlp_gradients(params, x: np.ndarray, y: np.ndarray, act) -> tuple[float, list]:
-    """Mean cross-entropy (nats) of labels ``y`` (ints) and its gradients by backprop."""
+    """Mean cross-entropy -(1/n) sum ln p(y_i|x_i) (nats) of labels ``y`` (ints) and its
+    gradients by backpropagation (Rumelhart, Hinton & Williams 1986):
+    delta_L = p - onehot(y), delta_l = (delta_{l+1} W_{l+1}^T) * phi'(h_l)."""
     hs, outs = mlp_forward(params, x, act)
     n = x.shape[0]
     p = outs[-1]
@@ -98,15 +103,17 @@ def train_mlp(
     optimizer: str = "adam",
     train_fraction: float = 0.8,
     n_record: int = 60,
-    seed: int = 0,
+    seed: Any = 0,
     progress: bool = False,
 ) -> TrainingRun:
     """Train the MLP on (x, y) and record every layer's activity (module docstring).
 
     ``x``: (N, d) inputs; ``y``: N labels in {0, 1}; ``hidden``: hidden widths;
     ``activation``: a registered activation with a first derivative; ``optimizer``:
-    ``"adam"`` or ``"sgd"``.  Seeded: equal arguments give equal runs.  ``progress``
-    prints one line per tenth of the run to stderr.
+    ``"adam"`` or ``"sgd"`` (Adam: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    w <- w - lr m_hat / (sqrt(v_hat) + eps); Kingma & Ba 2015).  ``seed``: an int >= 0,
+    a numpy Generator or None; equal int seeds give equal runs.  ``progress`` prints
+    one line per tenth of the run to stderr.  Shwartz-Ziv & Tishby (2017), sec. 3.
     """
     xa = np.asarray(as_float("x", x))
     if xa.ndim != 2:
@@ -130,7 +137,7 @@ def train_mlp(
     frac = float(as_float("train_fraction", train_fraction))
     if not 0.0 < frac <= 1.0:
         raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}")
-    rng = np.random.default_rng(as_int("seed", seed, lo=0))
+    rng = as_rng(seed)
     n = xa.shape[0]
     perm = rng.permutation(n)
     n_tr = max(1, int(round(frac * n)))

@@ -38,13 +38,24 @@ __all__ = ["InformationPlane", "information_plane", "plot_information_plane"]
 
 
 class InformationPlane(NamedTuple):
-    """``epochs`` (R,); ``ixt``, ``ity``: (R, layers) arrays; ``estimator``; ``base``."""
+    """``epochs`` (R,); ``i_xt``, ``i_ty``: (R, layers) arrays; ``estimator``; ``base``.
+
+    ``ixt`` and ``ity`` are read-only aliases of ``i_xt`` and ``i_ty`` (former names).
+    """
 
     epochs: np.ndarray
-    ixt: np.ndarray
-    ity: np.ndarray
+    i_xt: np.ndarray
+    i_ty: np.ndarray
     estimator: str
     base: float
+
+    @property
+    def ixt(self) -> np.ndarray:
+        return self.i_xt
+
+    @property
+    def ity(self) -> np.ndarray:
+        return self.i_ty
 
 
 def _ranges(run: TrainingRun, layer: int, lo: Any, hi: Any) -> tuple[float, float]:
@@ -88,6 +99,10 @@ def information_plane(
 ) -> InformationPlane:
     """(I(X;T), I(T;Y)) per recorded epoch and layer (module docstring); bits by default.
 
+    Binning: I(X;T) = H(T), I(T;Y) = H(T) + H(Y) - H(T,Y) of the binned layer
+    (Shwartz-Ziv & Tishby 2017); KDE: I(X;T) <= -(1/N) sum_i ln (1/N) sum_j
+    exp(-|h_i - h_j|^2 / (2 s^2)) (Kolchinsky & Tracey 2017; Saxe et al. 2018).
+
     ``y``: the labels of all N inputs (the run's activity rows); ``records``: indices
     of the records to use (default all).  ``lo``/``hi`` override the binning range.
     """
@@ -109,27 +124,28 @@ def information_plane(
     widest = max(a.shape[1] for a in run.activity[0])
     # exact integer codes need n_bins^units < 2^62; two label values
     fast = widest * math.log2(max(nb, 2)) < 62 and np.unique(ya).size <= 2
-    ixt = np.empty((idx.size, n_layers))
-    ity = np.empty((idx.size, n_layers))
+    i_xt = np.empty((idx.size, n_layers))
+    i_ty = np.empty((idx.size, n_layers))
     for r, k in enumerate(idx):
         for layer in range(n_layers):
             t = run.activity[k][layer]
             if estimator == "binning":
                 a, b = _ranges(run, layer, lo, hi)
                 if fast:
-                    ixt[r, layer], ity[r, layer] = _binned_plane_point(t, ya, nb, a, b, lb)
+                    i_xt[r, layer], i_ty[r, layer] = _binned_plane_point(t, ya, nb, a, b, lb)
                 else:
                     res = binned_mi(xid, t, ya, nb, lo=a, hi=b, base=base)
-                    ixt[r, layer], ity[r, layer] = res.ixt, res.ity
+                    i_xt[r, layer], i_ty[r, layer] = res.i_xt, res.i_ty
             else:
-                ixt[r, layer] = kde_mi_upper(t, s2, base=base)
-                ity[r, layer] = kde_mi_ty(t, ya, s2, base=base)
-    return InformationPlane(run.epochs[idx], ixt, ity, estimator, float(base))
+                i_xt[r, layer] = kde_mi_upper(t, s2, base=base)
+                i_ty[r, layer] = kde_mi_ty(t, ya, s2, base=base)
+    return InformationPlane(run.epochs[idx], i_xt, i_ty, estimator, float(base))
 
 
 def plot_information_plane(plane: InformationPlane, ax: Any = None, title: str = "") -> Any:
     """Trajectories of every layer in the (I(X;T), I(T;Y)) plane, coloured by epoch
-    (log scale), as in Shwartz-Ziv & Tishby (2017), fig. 3."""
+    (log scale), as in Shwartz-Ziv & Tishby (2017), fig. 3: one point
+    (I(X;T_l), I(T_l;Y)) per record and layer l, from :func:`information_plane`."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
@@ -137,11 +153,11 @@ def plot_information_plane(plane: InformationPlane, ax: Any = None, title: str =
         _, ax = plt.subplots(figsize=(5.5, 4))
     ep = np.maximum(plane.epochs, 1)
     norm = LogNorm(vmin=ep.min(), vmax=max(ep.max(), 2))
-    for layer in range(plane.ixt.shape[1]):
-        ax.plot(plane.ixt[:, layer], plane.ity[:, layer], "-", color="0.7", lw=0.6, zorder=1)
-        sc = ax.scatter(plane.ixt[:, layer], plane.ity[:, layer], c=ep, cmap="viridis",
+    for layer in range(plane.i_xt.shape[1]):
+        ax.plot(plane.i_xt[:, layer], plane.i_ty[:, layer], "-", color="0.7", lw=0.6, zorder=1)
+        sc = ax.scatter(plane.i_xt[:, layer], plane.i_ty[:, layer], c=ep, cmap="viridis",
                         norm=norm, s=12, zorder=2)
-        ax.annotate(f"L{layer + 1}", (plane.ixt[-1, layer], plane.ity[-1, layer]),
+        ax.annotate(f"L{layer + 1}", (plane.i_xt[-1, layer], plane.i_ty[-1, layer]),
                     fontsize=7, xytext=(3, -8), textcoords="offset points")
     plt.colorbar(sc, ax=ax, label="epoch")
     unit = "bits" if plane.base == 2.0 else ("nats" if plane.base == math.e else

@@ -4,7 +4,7 @@ The paper: the inputs are all 4096 = 2^12 binary patterns, the 12 bits standing 
 uniformly distributed points on the 2-sphere, and the label is y = Theta(f(x) - theta)
 for a spherically symmetric real function f of the pattern and a threshold theta
 chosen so that p(y = 1) is about 1/2.  The published labels (2118 ones) came from an
-unpublished f and a file that cannot be redistributed (THEORY.md), so this module builds
+unpublished f and a data file that is not redistributed with the paper, so this module builds
 its own task exactly as described:
 
 * points: the 12 vertices of a regular icosahedron (the only arrangement of 12 points

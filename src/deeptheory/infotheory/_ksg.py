@@ -23,7 +23,7 @@ Duplicated points (discrete or rounded data) make eps_i = 0 and break the
 estimator (a discrete sample with true MI ln 5 gave -4.38 nats without jitter).
 We therefore add a tiny tie-breaking noise before estimating:
 ``x[:, c] += jitter * scale_c * g`` with g standard normal from
-``numpy.random.default_rng(seed)`` (x's columns drawn first, then y's), where
+the ``seed`` (an int >= 0, a Generator or None; x's columns drawn first, then y's), where
 ``scale_c`` is the standard deviation of column c (or max|x_c|, or 1, if that is
 0).  The default ``jitter=1e-10`` is far below any real structure but far above
 float spacing for data of order one; pass ``jitter=0`` to estimate on the raw
@@ -44,11 +44,12 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma
 
+from .._api import as_rng
 from .._validation import as_float, as_int
 from ..kernels.knn import count_within, knn_maxnorm
 from ._common import log_base, same_n, samples_2d
 
-__all__ = ["ksg_mi", "add_jitter"]
+__all__ = ["ksg_mi", "ksg", "add_jitter"]
 
 
 def _jitter_value(jitter: Any) -> float:
@@ -66,13 +67,14 @@ def _noise(a: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray
 
 
 def add_jitter(
-    x: Any, y: Any, jitter: float = 1e-10, seed: int | None = 0
+    x: Any, y: Any, jitter: float = 1e-10, seed: Any = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The jittered (N, dx), (N, dy) samples :func:`ksg_mi` estimates on.
 
     ``x[:, c] + jitter * std(x[:, c]) * g`` (std replaced by max|x_c| or 1 for a
-    constant column), g ~ N(0, 1) from ``numpy.random.default_rng(seed)``, x's
-    noise drawn before y's.  ``jitter=0`` returns copies as float arrays.
+    constant column), g ~ N(0, 1) drawn from ``seed`` (an int >= 0, a numpy Generator,
+    used as is, or None), x's noise drawn before y's.  ``jitter=0`` returns copies as
+    float arrays.  Tie-breaking noise as recommended by Kraskov et al. (2004, sec. II).
     """
     xx = samples_2d("x", x)
     yy = samples_2d("y", y)
@@ -80,7 +82,7 @@ def add_jitter(
     j = _jitter_value(jitter)
     if j == 0:
         return xx.copy(), yy.copy()
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     return _noise(xx, j, rng), _noise(yy, j, rng)
 
 
@@ -92,7 +94,7 @@ def ksg_mi(
     algorithm: int = 1,
     base: float = np.e,
     jitter: float = 1e-10,
-    seed: int | None = 0,
+    seed: Any = 0,
     workers: int = -1,
 ) -> float:
     """KSG estimate of I(X;Y) (Kraskov et al. 2004, eq. 8 or 9); nats by default.
@@ -101,8 +103,9 @@ def ksg_mi(
     finite, N >= k + 1.  ``k``: neighbours (3-10 is usual; larger k: less
     variance, more bias).  ``algorithm``: 1 (strict counts in the joint radius) or
     2 (counts within the marginal extents of the k neighbours).  ``base``: units,
-    e (nats, default) or 2 (bits).  ``jitter``, ``seed``: tie-breaking noise,
-    see :func:`add_jitter` and the module docstring (``jitter=0`` disables it).
+    e (nats, default) or 2 (bits).  ``jitter``, ``seed`` (int >= 0, numpy Generator or
+    None): tie-breaking noise, see :func:`add_jitter` and the module docstring
+    (``jitter=0`` disables it).
     ``workers``: threads for the k-d tree queries (-1: all).
 
     No rescaling is applied: the max norm compares raw coordinates, so standardise
@@ -137,3 +140,7 @@ def ksg_mi(
         ny = count_within(yy, ey, strict=False, workers=workers) - 1
         mi = digamma(kk) - 1.0 / kk + digamma(n) - np.mean(digamma(nx) + digamma(ny))
     return float(mi) / lb
+
+
+#: ``ksg(x, y, k)`` is :func:`ksg_mi` (the name users look for)
+ksg = ksg_mi
