@@ -180,8 +180,7 @@ def test_info_plane_writes_png_and_arrays(tmp_path, capsys):
     task = it.twelve_bit_task()
     run = it.train_mlp(task.x, task.y, epochs=30, n_record=5, seed=0)
     pl = it.information_plane(run, task.y)
-    ixt = pl.i_xt if hasattr(pl, "i_xt") else pl.ixt  # renamed i_xt / i_ty (issue 9)
-    np.testing.assert_array_equal(data["binning_ixt"], ixt)
+    np.testing.assert_array_equal(data["binning_i_xt"], pl.i_xt)
     np.testing.assert_array_equal(data["loss"], run.loss)
     assert "information plane: activation=tanh" in capsys.readouterr().out
 

@@ -250,13 +250,13 @@ def test_binned_mi_deterministic_case():
     t = np.array([-0.99, -0.98, 0.0, 0.01, 0.5, 0.51, 0.9, 1.0])
     y = np.array([0, 1, 1, 1, 0, 0, 1, 1])
     r = binned_mi(x, t, y, base=2)
-    assert r.ixt == pytest.approx(2.25, abs=1e-13)
-    assert r.ity == pytest.approx(h2(3 / 8) - 0.25, abs=1e-13)
+    assert r.i_xt == pytest.approx(2.25, abs=1e-13)
+    assert r.i_ty == pytest.approx(h2(3 / 8) - 0.25, abs=1e-13)
     # two units: the state is the tuple; a second unit separating A's members -> H(T) = 2.5 bits
     t2 = np.column_stack([t, [-1, 1, 0, 0, 0, 0, 0, 0]])
     r2 = binned_mi(x, t2, y)
-    assert r2.ixt == pytest.approx(2.5 * LN2, abs=1e-13)
-    assert r2.ity == pytest.approx(h2(3 / 8) * LN2, abs=1e-13)
+    assert r2.i_xt == pytest.approx(2.5 * LN2, abs=1e-13)
+    assert r2.i_ty == pytest.approx(h2(3 / 8) * LN2, abs=1e-13)
 
 
 def test_bad_binning_args():

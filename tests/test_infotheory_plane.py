@@ -115,11 +115,11 @@ def test_plane_binning_matches_generic_estimator_and_bounds():
                 lo, hi = _ranges(run, layer, None, None)
                 ref = binned_mi(np.arange(4096), run.activity[k][layer], t.y, 30, lo=lo, hi=hi,
                                 base=2)
-                assert pl.ixt[k, layer] == pytest.approx(ref.ixt, abs=1e-12)
-                assert pl.ity[k, layer] == pytest.approx(ref.ity, abs=1e-12)
+                assert pl.i_xt[k, layer] == pytest.approx(ref.i_xt, abs=1e-12)
+                assert pl.i_ty[k, layer] == pytest.approx(ref.i_ty, abs=1e-12)
         q = t.y.mean()
         hy = -(q * math.log2(q) + (1 - q) * math.log2(1 - q))
-        assert np.all(pl.ixt <= 12 + 1e-12) and np.all(pl.ity <= hy + 1e-12)
+        assert np.all(pl.i_xt <= 12 + 1e-12) and np.all(pl.i_ty <= hy + 1e-12)
 
 
 def test_plane_kde_uses_the_bounds():
@@ -128,8 +128,8 @@ def test_plane_kde_uses_the_bounds():
     sub = np.arange(0, 4096, 8)
     small = run._replace(activity=[[a[sub] for a in rec] for rec in run.activity])
     pl = information_plane(small, t.y[sub], estimator="kde", records=[0, 2], noise_var=1e-2)
-    assert pl.ixt[1, 2] == pytest.approx(kde_mi_upper(small.activity[2][2], 1e-2, base=2))
-    assert pl.ity[0, 4] == pytest.approx(kde_mi_ty(small.activity[0][4], t.y[sub], 1e-2,
+    assert pl.i_xt[1, 2] == pytest.approx(kde_mi_upper(small.activity[2][2], 1e-2, base=2))
+    assert pl.i_ty[0, 4] == pytest.approx(kde_mi_ty(small.activity[0][4], t.y[sub], 1e-2,
                                                    base=2))
 
 

@@ -695,13 +695,6 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace, estimate: float = 0.0) -> i
     return 0
 
 
-def _plane_xy(pl: Any) -> tuple[Any, Any]:
-    """(I(X;T), I(T;Y)) arrays of an information plane (``i_xt``/``i_ty``; older ``ixt``)."""
-    if hasattr(pl, "i_xt"):
-        return pl.i_xt, pl.i_ty
-    return pl.ixt, pl.ity
-
-
 def _cmd_info_plane(args: argparse.Namespace, estimate: float = 0.0) -> int:
     import matplotlib
 
@@ -740,10 +733,9 @@ def _cmd_info_plane(args: argparse.Namespace, estimate: float = 0.0) -> int:
     arrays = {"epochs": run.epochs, "loss": run.loss, "train_accuracy": run.train_accuracy,
               "test_accuracy": run.test_accuracy}
     for pl in planes:
-        ixt, ity = _plane_xy(pl)
         arrays[f"{pl.estimator}_epochs"] = pl.epochs
-        arrays[f"{pl.estimator}_ixt"] = ixt
-        arrays[f"{pl.estimator}_ity"] = ity
+        arrays[f"{pl.estimator}_i_xt"] = pl.i_xt
+        arrays[f"{pl.estimator}_i_ty"] = pl.i_ty
     npz = out.with_suffix(".npz")
     np.savez(npz, **arrays)
     elapsed = time.perf_counter() - t0
@@ -752,9 +744,9 @@ def _cmd_info_plane(args: argparse.Namespace, estimate: float = 0.0) -> int:
     print(f"  trained in {t_train:.1f} s: loss {_fmt(run.loss[0])} -> {_fmt(run.loss[-1])}, "
           f"train accuracy {run.train_accuracy[-1]:.4f}, test accuracy "
           f"{run.test_accuracy[-1]:.4f}")
-    ixt, ity = _plane_xy(planes[0])
+    i_xt, i_ty = planes[0].i_xt, planes[0].i_ty
     print("  last epoch, binning (bits): " + ", ".join(
-        f"L{k + 1} ({ixt[-1, k]:.3f}, {ity[-1, k]:.3f})" for k in range(ixt.shape[1])))
+        f"L{k + 1} ({i_xt[-1, k]:.3f}, {i_ty[-1, k]:.3f})" for k in range(i_xt.shape[1])))
     print(f"  wrote {out} and {npz} in {elapsed:.1f} s")
     return 0
 

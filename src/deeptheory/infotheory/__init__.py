@@ -27,8 +27,7 @@ Contents:
   Gaussian IB of Chechik et al. (2005) in closed form.
 
 Names: information values are ``i_xt`` = I(X;T) and ``i_ty`` = I(T;Y) everywhere
-(``ixt``/``ity`` remain as read-only aliases on :class:`BinnedMI` and
-:class:`InformationPlane`); estimates with an error bar are
+(results, arguments and the command line's ``.npz`` keys); estimates with an error bar are
 :class:`deeptheory._api.Estimate` (``MIEstimate`` is an alias); every ``seed`` takes an
 int >= 0, a numpy Generator or None.
 * :mod:`.task12`, :mod:`.mlp`, :mod:`.plane` -- the 12-bit task of Shwartz-Ziv & Tishby

@@ -32,19 +32,10 @@ __all__ = ["bin_layer", "binned_mi", "BinnedMI"]
 class BinnedMI(NamedTuple):
     """I(X;T) and I(T;Y) of a binned layer (units as requested: nats by default).
 
-    ``ixt`` and ``ity`` are read-only aliases of ``i_xt`` and ``i_ty`` (former names).
     """
 
     i_xt: float
     i_ty: float
-
-    @property
-    def ixt(self) -> float:
-        return self.i_xt
-
-    @property
-    def ity(self) -> float:
-        return self.i_ty
 
 
 def _edges(n_bins: Any, lo: Any, hi: Any) -> np.ndarray:

@@ -49,14 +49,6 @@ class InformationPlane(NamedTuple):
     estimator: str
     base: float
 
-    @property
-    def ixt(self) -> np.ndarray:
-        return self.i_xt
-
-    @property
-    def ity(self) -> np.ndarray:
-        return self.i_ty
-
 
 def _ranges(run: TrainingRun, layer: int, lo: Any, hi: Any) -> tuple[float, float]:
     last = layer == len(run.activity[0]) - 1
