@@ -23,7 +23,7 @@ PILLARS = [
 ]
 
 # an author-year citation: "Name ... 1999", "(2017)", "et al."; or a cross-reference
-_CITE = re.compile(r"(19[5-9]\d|20[0-4]\d)|et al\.|:func:`|:class:`")
+_CITE = re.compile(r"(1[89]\d\d|20[0-4]\d)|et al\.|:func:`|:class:`")
 _BANNED = re.compile(r"THEORY\.md|seed\s*0\d\d|seeds?/|the seed's|/work/|/home/|/tmp/", re.I)
 
 

@@ -79,7 +79,7 @@ def binned_mi(
     layer for those inputs (or (N,) for one unit); ``y``: N discrete labels.  The
     layer state of sample n is the tuple ``bin_layer(t[n])``; both MIs are plug-in
     values of the empirical joint pmf (:func:`deeptheory.infotheory.discrete_mi`):
-    I(X;T) = H(X) + H(T) - H(X,T) and I(T;Y) = H(T) + H(Y) - H(T,Y) (Cover & Thomas
+    I(X;T) = H(X) + H(T) - H(X,T) and I(T;Y) = H(T) + H(Y) - H(T,Y) (Cover & Thomas 2006,
     eq. 2.45).  Returns :class:`BinnedMI` (``i_xt``, ``i_ty``).
     """
     lb = log_base(base)

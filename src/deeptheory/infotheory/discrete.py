@@ -1,4 +1,6 @@
-"""Entropy and mutual information of discrete distributions (Shannon 1948; Cover & Thomas ch. 2).
+"""Entropy and mutual information of discrete distributions.
+
+Shannon 1948; Cover & Thomas 2006, ch. 2.
 
 All quantities are in **nats** by default; ``base=2`` gives bits (any ``base`` > 0,
 != 1, divides by ln(base)).  Terms with p = 0 contribute 0 (0 ln 0 = 0).
@@ -62,7 +64,7 @@ def _h(p: np.ndarray) -> float:
 
 
 def entropy(p: Any, *, base: float = np.e) -> float:
-    """Shannon entropy H = -sum_x p(x) ln p(x) of a pmf array (all axes jointly).
+    """Shannon entropy H = -sum_x p(x) ln p(x) of a pmf array (all axes; Shannon 1948).
 
     Nats by default, ``base=2`` for bits.  ``p`` of any shape: the joint entropy of
     all its axes.
@@ -75,7 +77,7 @@ def mutual_information(pxy: Any, *, base: float = np.e) -> float:
     """I(X;Y) = sum_{x,y} p(x,y) ln [p(x,y) / (p(x) p(y))] of a 2-D joint pmf ``pxy[x, y]``.
 
     Nats by default, ``base=2`` for bits.  Computed as H(X) + H(Y) - H(X,Y)
-    (Cover & Thomas eq. 2.45) and clipped at 0 against rounding (at most ~1e-15).
+    (Cover & Thomas 2006, eq. 2.45) and clipped at 0 against rounding (at most ~1e-15).
     """
     lb = log_base(base)
     p = _pmf("pxy", pxy, ndim=2)
@@ -86,7 +88,7 @@ def mutual_information(pxy: Any, *, base: float = np.e) -> float:
 def conditional_mutual_information(pxyz: Any, *, base: float = np.e) -> float:
     """I(X;Y|Z) = H(X,Z) + H(Y,Z) - H(Z) - H(X,Y,Z) of a 3-D joint pmf ``pxyz[x, y, z]``.
 
-    Nats by default, ``base=2`` for bits (Cover & Thomas eq. 2.60); clipped at 0
+    Nats by default, ``base=2`` for bits (Cover & Thomas 2006, eq. 2.60); clipped at 0
     against rounding.
     """
     lb = log_base(base)
@@ -110,7 +112,7 @@ def _codes(name: str, v: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def joint_from_samples(*samples: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Empirical joint pmf of paired discrete samples.
+    """Empirical joint pmf of paired discrete samples (the input of :func:`mutual_information`).
 
     Each sample is a 1-D array of N labels or an (N, d) array whose rows are the
     states (e.g. binned layer activity).  Returns ``(pmf, labels)``: ``pmf`` has
@@ -143,7 +145,7 @@ def _warn_all_distinct(func: str, pmf: np.ndarray, names: tuple[str, ...], n: in
 
 def discrete_entropy(x: Any, *, base: float = np.e) -> float:
     """Plug-in entropy H = -sum_x p_N(x) ln p_N(x) of a discrete sample (labels or rows
-    as states), p_N the empirical pmf (Cover & Thomas eq. 2.1; Miller 1955 for the bias).
+    as states), p_N the empirical pmf (Cover & Thomas 2006, eq. 2.1; Miller 1955 for the bias).
 
     Nats by default, ``base=2`` for bits.  Biased low; no correction applied.  If
     every sample is its own state (continuous floats) the value is ln N whatever the
@@ -156,7 +158,7 @@ def discrete_entropy(x: Any, *, base: float = np.e) -> float:
 
 def discrete_mi(x: Any, y: Any, *, base: float = np.e) -> float:
     """Plug-in I(X;Y) = sum p_N(x,y) ln[p_N(x,y) / (p_N(x) p_N(y))] of paired discrete
-    samples (labels or rows as states), p_N the empirical pmf (Cover & Thomas eq. 2.28).
+    samples (labels or rows as states), p_N the empirical pmf (Cover & Thomas 2006, eq. 2.28).
 
     Nats by default, ``base=2`` for bits.  This is :func:`mutual_information` of
     the empirical joint pmf; biased high for independent variables, by about

@@ -1,8 +1,8 @@
-"""Closed-form entropies and mutual informations of Gaussian vectors (Cover & Thomas ch. 8).
+"""Closed-form entropies and mutual informations of Gaussian vectors (Cover & Thomas 2006, ch. 8).
 
 Ground truths for the sample estimators.  Nats by default; ``base=2`` gives bits.
 
-* h(N(mu, S)) = 1/2 ln det(2 pi e S)                       (Cover & Thomas thm. 8.4.1)
+* h(N(mu, S)) = 1/2 ln det(2 pi e S)                       (Cover & Thomas 2006, thm. 8.4.1)
 * I(X;Y) = 1/2 [ln det S_xx + ln det S_yy - ln det S]       for (X, Y) jointly Gaussian
 * bivariate, correlation rho: I = -1/2 ln(1 - rho^2)
 
@@ -49,7 +49,7 @@ def _logdet(s: np.ndarray) -> float:
 
 
 def gaussian_entropy(cov: Any, *, base: float = np.e) -> float:
-    """Differential entropy 1/2 ln det(2 pi e S) of N(mu, S) (Cover & Thomas thm. 8.4.1).
+    """Differential entropy 1/2 ln det(2 pi e S) of N(mu, S) (Cover & Thomas 2006, thm. 8.4.1).
 
     Nats by default, ``base=2`` for bits.  ``cov``: a d x d covariance or a scalar
     variance (d = 1).
@@ -79,7 +79,7 @@ def gaussian_mi(
     Nats by default, ``base=2`` for bits.  ``x_idx`` and ``y_idx`` are disjoint
     index sets into the covariance ``cov`` of the full vector; S_(x,y) is the
     covariance of the concatenation (other coordinates are marginalised out).
-    Standard result, e.g. Cover & Thomas ch. 8 (I = h(X) + h(Y) - h(X,Y)).
+    Standard result, e.g. Cover & Thomas 2006, ch. 8 (I = h(X) + h(Y) - h(X,Y)).
 
     Equivalently I = -1/2 sum_i ln(1 - rho_i^2) over the canonical correlations
     rho_i (Hotelling 1936; Kullback 1959, ch. 9), the singular values of
@@ -111,7 +111,8 @@ def gaussian_mi(
 
 
 def gaussian_mi_bivariate(rho: Any, *, base: float = np.e) -> np.ndarray | float:
-    """I(X;Y) = -1/2 ln(1 - rho^2) for a bivariate Gaussian with correlation ``rho``.
+    """I(X;Y) = -1/2 ln(1 - rho^2) for a bivariate Gaussian with correlation ``rho``
+    (Cover & Thomas 2006, ch. 8).
 
     Nats by default, ``base=2`` for bits.  ``rho`` broadcasts, must lie in
     [-1, 1]; |rho| = 1 gives inf.
