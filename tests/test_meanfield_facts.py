@@ -140,7 +140,7 @@ def test_chi1_is_one_on_critical_line(act, sb2):
 
 @pytest.mark.parametrize("act", SMOOTH)
 def test_critical_line_parametric(act):
-    """THEORY: sw2(q) = 1/E[phi'^2], sb2(q) = q - sw2 E[phi^2] traces chi_1 = 1."""
+    """Poole et al. 2016: sw2(q) = 1/E[phi'^2], sb2(q) = q - sw2 E[phi^2] traces chi_1 = 1."""
     a = get_activation(act)
     for q in (0.05, 0.7, 3.0):
         sw2 = 1.0 / expect(a, q, (1, 1))

@@ -150,7 +150,7 @@ def _ks_with_atom(case, ev, p0):
 
 def test_monte_carlo_ks_linear():
     """Linear Gaussian, L = 4, N = 300, 2 trials: no rank fluctuations, so the KS distance
-    is the finite-width error that THEORY.md reports as 0.003-0.015 at N = 300-400
+    is the finite-width error seen at N = 300-400 (about 0.003-0.015)
     (eigenvalues are far more rigid than i.i.d. samples); measured 0.007-0.008 (seeds 0-4)."""
     case = (1.0, 0.0, 4, "linear", "gaussian")
     ev = sample_jacobian_singular_values(1.0, 0.0, 4, "linear", width=300, n_trials=2, seed=1)
