@@ -290,3 +290,21 @@ def test_register_expression_as_its_own_name():
     assert abs(float(got) - float(ref)) < 1e-12 * float(ref)
     with pytest.raises(ValueError, match="0.7"):
         register_activation("1/(x - 0.7)")
+
+
+def test_network_sampler_takes_a_generator_like_every_seed():
+    """One seed convention: a Generator gives the network its integer seed draw gives."""
+    from deeptheory.kernels.montecarlo import sample_network
+
+    x1, x2, v = np.ones(50), np.linspace(-1, 1, 50), np.cos(np.arange(50.0))
+    kw = dict(width=50, depth=3, n_trials=2)
+    args = ("tanh", x1, x2, v, 1.5, 0.05)
+    seed = int(np.random.default_rng(7).integers(0, 2**31))
+    a = sample_network(*args, seed=np.random.default_rng(7), **kw)
+    b = sample_network(*args, seed=seed, **kw)
+    np.testing.assert_array_equal(a.q1, b.q1)
+    assert not np.array_equal(a.q1, sample_network(*args, seed=seed + 1, **kw).q1)
+    with pytest.raises(ValueError, match="seed"):
+        sample_network(*args, seed=-1, **kw)
+    with pytest.raises(TypeError, match="seed"):
+        sample_network(*args, seed=1.5, **kw)

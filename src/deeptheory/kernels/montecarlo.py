@@ -74,6 +74,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
+from .._api import as_seed
 from .._validation import as_float as _as_float
 from .._validation import as_int
 from ._builtin_eval import act_eval
@@ -318,7 +319,7 @@ def sample_network(
     depth: int,
     n_trials: int,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
 ) -> NetworkSample:
     """Propagate x1, x2 and the tangent v through ``n_trials`` random networks.
 
@@ -332,7 +333,8 @@ def sample_network(
     width : N >= 1.  depth : L >= 1.  n_trials : >= 1 independent networks.
     weights : "gaussian" or "orthogonal" (scaled Haar; see the module docstring
         for the rectangular first layer).
-    seed : integer >= 0 with seed + n_trials - 1 <= 2**32 - 1; trial k uses
+    seed : integer >= 0 with seed + n_trials - 1 <= 2**32 - 1, a numpy Generator or
+        None (an integer base seed is then drawn from it, below 2**31); trial k uses
         Numba's generator seeded with seed + k (reproducible for any thread count).
 
     Returns
@@ -373,7 +375,7 @@ def _network_args(sigma_w2, sigma_b2, width, depth, weights, seed, n_trials=1):
     sb2 = _scalar("sigma_b2", sigma_b2)
     width = as_int("width", width, lo=1)
     depth = as_int("depth", depth, lo=1)
-    seed = as_int("seed", seed, lo=0, hi=MAX_SEED - (n_trials - 1))
+    seed = as_int("seed", as_seed(seed), lo=0, hi=MAX_SEED - (n_trials - 1))
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}")
     return math.sqrt(sw2), math.sqrt(sb2), width, depth, WEIGHT_KINDS[weights], seed
@@ -388,7 +390,7 @@ def propagate_batch(
     width: int,
     depth: int,
     weights: str = "gaussian",
-    seed: int = 0,
+    seed: int | np.random.Generator | None = 0,
     preactivation: bool = False,
 ) -> np.ndarray:
     """Pre-activations of every layer for a batch of inputs through one random network.
@@ -403,7 +405,8 @@ def propagate_batch(
     activation : name or :class:`Activation` (only phi itself is evaluated).
     x : 2-D array N0 x P (finite), one input per column.
     sigma_w2, sigma_b2, width, depth, weights : as in :func:`sample_network`.
-    seed : integer in [0, 2**32 - 1]: Numba's generator is seeded with it, and the
+    seed : integer in [0, 2**32 - 1] (or a numpy Generator / None, from which one is
+        drawn): Numba's generator is seeded with it, and the
         network is the one trial 0 of :func:`sample_network` draws with the same seed
         (bitwise the same weights and biases).
     preactivation : apply phi to the inputs before the first layer.
