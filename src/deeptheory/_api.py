@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "ConvergenceError",
     "Estimate",
+    "Result",
     "ON_FAIL",
     "as_rng",
     "as_seed",
@@ -48,8 +49,34 @@ def report_nonconvergence(msg: str, on_fail: str = "raise", *, stacklevel: int =
         warnings.warn(msg, RuntimeWarning, stacklevel=stacklevel)
 
 
+class Result:
+    """Base of every result type in deeptheory: a frozen dataclass with named fields.
+
+    Fields are read by name (``res.q1``); a result also unpacks like a tuple in field
+    order (``a, b = res``), indexes by position, and offers ``_asdict()`` and
+    ``_replace(**changes)``.  Subclasses are declared ``@dataclass(frozen=True)``.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.__iter__())
+
+    def __getitem__(self, i: int) -> Any:
+        return tuple(self.__iter__())[i]
+
+    def _asdict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def _replace(self, **changes: Any) -> Any:
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Result):
     """A statistical estimate: ``value``, its standard error ``stderr`` and sample size ``n``.
 
     ``stderr`` is std(ddof=1) / sqrt(n) for a mean over ``n`` independent trials

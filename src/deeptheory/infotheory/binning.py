@@ -18,10 +18,12 @@ continuous activity (which is infinite for a deterministic network); they depend
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float, as_int
 from ._common import log_base, same_n
 from .discrete import joint_from_samples, mutual_information
@@ -29,7 +31,8 @@ from .discrete import joint_from_samples, mutual_information
 __all__ = ["bin_layer", "binned_mi", "BinnedMI"]
 
 
-class BinnedMI(NamedTuple):
+@dataclass(frozen=True)
+class BinnedMI(Result):
     """I(X;T) and I(T;Y) of a binned layer (units as requested: nats by default).
 
     """

@@ -31,11 +31,12 @@ dimensionless and refers to nats).
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .._api import as_rng, check_on_fail, report_nonconvergence
+from .._api import Result, as_rng, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int
 from ._common import log_base
 from .discrete import _h, _pmf
@@ -52,7 +53,8 @@ __all__ = [
 _TINY = 1e-300
 
 
-class IBSolution(NamedTuple):
+@dataclass(frozen=True)
+class IBSolution(Result):
     """A fixed point of the IB equations at one beta.
 
     ``encoder[x, t]`` = p(t|x); ``p_t``; ``decoder[t, y]`` = p(y|t); ``i_xt``, ``i_ty``
@@ -74,7 +76,8 @@ class IBSolution(NamedTuple):
     n_starts: int = 1
 
 
-class IBCurve(NamedTuple):
+@dataclass(frozen=True)
+class IBCurve(Result):
     """The IB curve traced by annealing: arrays over ``beta`` (ascending).
 
     ``lagrangian`` = I(X;T) - beta I(T;Y) of the kept solution (requested units).

@@ -27,10 +27,12 @@ Cost O(N^2 d) time in a compiled parallel kernel, O(N) memory.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float
 from ..kernels.pairwise import pairwise_logsumexp
 from ._common import log_base, same_n, samples_2d
@@ -38,7 +40,8 @@ from ._common import log_base, same_n, samples_2d
 __all__ = ["MIBounds", "pairwise_mi_bounds", "kde_mi_upper", "kde_mi_lower", "kde_mi_ty"]
 
 
-class MIBounds(NamedTuple):
+@dataclass(frozen=True)
+class MIBounds(Result):
     """Lower and upper bounds on a mutual information (units as requested)."""
 
     lower: float

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .._api import as_rng
+from .._api import Result, as_rng
 from .._validation import as_float, as_int
 from ..kernels import get_activation
 
 __all__ = ["TrainingRun", "init_mlp", "mlp_forward", "mlp_gradients", "train_mlp"]
 
 
-class TrainingRun(NamedTuple):
+@dataclass(frozen=True)
+class TrainingRun(Result):
     """Result of :func:`train_mlp`.
 
     ``epochs``: recorded epochs (ascending, 0 = before training); ``activity[r][l]``:

@@ -23,10 +23,12 @@ Units: bits by default here (``base=2``), as in the papers' figures.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float, as_int
 from ._common import log_base
 from .binning import bin_layer, binned_mi
@@ -37,7 +39,8 @@ from .mlp import TrainingRun
 __all__ = ["InformationPlane", "information_plane", "plot_information_plane"]
 
 
-class InformationPlane(NamedTuple):
+@dataclass(frozen=True)
+class InformationPlane(Result):
     """``epochs`` (R,); ``i_xt``, ``i_ty``: (R, layers) arrays; ``estimator``; ``base``.
 
     ``ixt`` and ``ity`` are read-only aliases of ``i_xt`` and ``i_ty`` (former names).

@@ -28,16 +28,18 @@ y is a threshold of the count refined by the geometry of the configuration.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float
 
 __all__ = ["Task12", "icosahedron_points", "twelve_bit_task"]
 
 
-class Task12(NamedTuple):
+@dataclass(frozen=True)
+class Task12(Result):
     """``x``: (4096, 12) patterns in {0, 1} (row k is the binary expansion of k, bit i =
     point i); ``y``: (4096,) labels in {0, 1}; ``f``: the symmetric function's values;
     ``theta``: the threshold; ``points``: (12, 3) unit vectors."""

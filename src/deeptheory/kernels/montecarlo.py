@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
-from .._api import as_seed
+from .._api import Result, as_seed
 from .._validation import as_float as _as_float
 from .._validation import as_int
 from ._builtin_eval import act_eval
@@ -214,7 +214,7 @@ def mc_batch_network(code, x, preact, sw, sb, width, orth, seed, out):  # pragma
 
 
 @dataclass(frozen=True)
-class NetworkSample:
+class NetworkSample(Result):
     """Per-trial, per-layer statistics of :func:`sample_network`, each (n_trials, depth).
 
     Column l - 1 holds layer l.  ``q1``, ``q2``: |h_a^l|^2 / N; ``q12``: h_1^l . h_2^l / N;

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float, as_int
 from ..kernels import Activation
 from .depth import chi1 as _chi1
@@ -26,7 +27,7 @@ __all__ = ["Curvature", "curvature"]
 
 
 @dataclass(frozen=True)
-class Curvature:
+class Curvature(Result):
     """Layers l = 0..depth along axis 0: g (length element), kappa2 (squared curvature)."""
 
     g: np.ndarray

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._api import report_nonconvergence
+from .._api import Result, report_nonconvergence
 from .._validation import as_float
 from ..kernels import Activation, get_activation
 from ._gauss import E1, check_quad
@@ -117,7 +117,7 @@ def critical_line(
 
 
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(Result):
     """Mean-field quantities on a (sigma_b^2, sigma_w^2) grid.
 
     Arrays have shape (len(sigma_b2), len(sigma_w2)) (rows: sigma_b^2), so

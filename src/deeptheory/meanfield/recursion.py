@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._api import Result
 from .._validation import as_float, as_int, broadcast
 from ..kernels import Activation, expect2_sqdiff, get_activation
 from ._gauss import E1, E2_sqdiff, check_quad
@@ -35,7 +36,7 @@ __all__ = ["LayerRecursion", "layer_recursion"]
 
 
 @dataclass(frozen=True)
-class LayerRecursion:
+class LayerRecursion(Result):
     """Per-layer values for l = 1..depth (axis 0; the other axes are the broadcast shape of
     the parameters): q1, q2, c and one_minus_c (1 - c to full relative accuracy)."""
 

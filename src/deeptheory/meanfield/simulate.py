@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .._api import Estimate, as_rng, as_seed
+from .._api import Estimate, Result, as_rng, as_seed
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
 from ..kernels.montecarlo import MAX_SEED, NetworkSample, propagate_batch, sample_network
@@ -118,7 +118,7 @@ def _trial_seed(seed: Any, n_trials: int) -> int:
 
 
 @dataclass(frozen=True)
-class LayerSimulation:
+class LayerSimulation(Result):
     """Per-layer estimates for layers 1..depth (axis 0 of each ``mean``/``stderr``).
 
     ``q1``, ``q2``: |h_a^l|^2 / N; ``q12``: h_1^l . h_2^l / N; ``c``: the per-trial
@@ -136,7 +136,7 @@ class LayerSimulation:
 
 
 @dataclass(frozen=True)
-class TransitionScan:
+class TransitionScan(Result):
     """chi_1 measured along a sweep of sigma_w^2 (see :func:`simulate_transition`).
 
     ``crossing``: sigma_w^2 where the mean chi_1 first crosses 1 (linear
@@ -152,7 +152,7 @@ class TransitionScan:
 
 
 @dataclass(frozen=True)
-class CurvatureSimulation:
+class CurvatureSimulation(Result):
     """Geometry of a great circle pushed through random networks (see :func:`simulate_curvature`).
 
     Axis 0 of every ``mean``/``stderr`` is the layer l = 0..depth (l = 0: the input

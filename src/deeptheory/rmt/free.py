@@ -47,11 +47,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .._api import ConvergenceError, check_on_fail, report_nonconvergence
+from .._api import ConvergenceError, Result, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
 from .numerical import SpectralLaw, _check_law
 
@@ -63,7 +64,8 @@ __all__ = [
 ]
 
 
-class FreeConvolution(NamedTuple):
+@dataclass(frozen=True)
+class FreeConvolution(Result):
     """Result of a free convolution evaluated at ``z = x + i h`` (h from ``eps``, or
     z = x itself for complex x).
 

@@ -38,14 +38,15 @@ equal to the elementwise loop).  ``activation`` and ``weights`` are single value
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import sympy as sp
 from scipy.special import ndtr
 
 from .. import meanfield as mf
-from .._api import as_rng
+from .._api import Result, as_rng
 from .._validation import as_float, as_int, broadcast
 from ..kernels import Activation, expect, gaussian_rule, get_activation
 from ..kernels.montecarlo import single_thread_blas
@@ -65,7 +66,8 @@ __all__ = [
 S1 = {"gaussian": -1.0, "orthogonal": 0.0}
 
 
-class JacobianMoments(NamedTuple):
+@dataclass(frozen=True)
+class JacobianMoments(Result):
     """Limiting moments of the spectrum of J J^T: m1, m2 and variance = m2 - m1^2.
 
     (Pennington, Schoenholz & Ganguli 2018, eqs. 32-33.)
@@ -76,7 +78,8 @@ class JacobianMoments(NamedTuple):
     variance: float
 
 
-class DynamicalIsometry(NamedTuple):
+@dataclass(frozen=True)
+class DynamicalIsometry(Result):
     """Result of :func:`dynamical_isometry`.
 
     ``critical``: |chi_1 - 1| <= tol (then m1 = chi_1^L = 1 up to L tol);
@@ -184,11 +187,11 @@ def _broadcast_network(fn, sigma_w2, sigma_b2, depth, tuple_cls, **kw):
     ``tuple_cls`` whose fields are arrays of the broadcast shape."""
     sw, sb, d = _network_grid(sigma_w2, sigma_b2, depth)
     rows = [fn(float(sw[i]), float(sb[i]), int(d[i]), **kw) for i in np.ndindex(sw.shape)]
-    fields = []
-    for j, name in enumerate(tuple_cls._fields):
+    cols = []
+    for name in (f.name for f in fields(tuple_cls)):
         dtype = bool if name == "critical" else float
-        fields.append(np.array([r[j] for r in rows], dtype=dtype).reshape(sw.shape))
-    return tuple_cls(*fields)
+        cols.append(np.array([getattr(r, name) for r in rows], dtype=dtype).reshape(sw.shape))
+    return tuple_cls(*cols)
 
 
 def _setup(sigma_w2: Any, sigma_b2: Any, depth: Any, activation: Any, weights: Any):

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
 
-from .._api import check_on_fail, report_nonconvergence
+from .._api import Result, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
 from ..kernels import get_activation, legendre_rule
 from .free import _check_continuation, _power_solve
@@ -62,7 +63,8 @@ __all__ = [
 ]
 
 
-class JacobianDensity(NamedTuple):
+@dataclass(frozen=True)
+class JacobianDensity(Result):
     """Result of :func:`jacobian_density`.
 
     ``density``: continuous part of the limiting eigenvalue density of J J^T at ``x``

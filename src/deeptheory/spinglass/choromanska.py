@@ -28,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from .._api import as_seed
+from .._api import Result, as_seed
 from .._validation import as_float, as_int
 
 __all__ = ["ChoromanskaResult", "choromanska_experiment"]
 
 
 @dataclass(frozen=True)
-class ChoromanskaResult:
+class ChoromanskaResult(Result):
     """Final losses of :func:`choromanska_experiment`.
 
     ``hidden_sizes`` (S,); ``train_loss`` and ``test_loss`` (S, n_inits): the final mean

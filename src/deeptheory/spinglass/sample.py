@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .._api import as_rng
+from .._api import Result, as_rng
 from .._validation import as_float, as_int
 from ._checks import SPHERE_RTOL, check_p, check_work
 
@@ -82,7 +82,7 @@ def _kernels() -> Any:
 
 
 @dataclass(frozen=True)
-class PSpinHamiltonian:
+class PSpinHamiltonian(Result):
     """A sampled spherical pure p-spin Hamiltonian H_N(s) = T(s, ..., s).
 
     ``tensor``: the symmetrised, normalised coupling tensor N^{-(p-1)/2} Sym(J), shape (N,)*p,
@@ -230,7 +230,7 @@ def default_step(p: int) -> float:
 
 
 @dataclass(frozen=True)
-class GDResult:
+class GDResult(Result):
     """Result of :func:`gradient_descent` (one entry per start).
 
     ``u``: energies per site H_N/N of the final points; ``points`` (n_starts, N) on |s|^2 = N;
@@ -306,7 +306,7 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
 
 
 @dataclass(frozen=True)
-class CriticalPoints:
+class CriticalPoints(Result):
     """Distinct critical points found by :func:`critical_points`.
 
     ``points`` (K, N) on |s|^2 = N, sorted by energy; ``u`` energies per site; ``index`` number
