@@ -79,13 +79,21 @@ def pairwise_mi_bounds(h: Any, noise_var: float, *, base: float = np.e) -> MIBou
 
 
 def kde_mi_upper(h: Any, noise_var: float, *, base: float = np.e) -> float:
-    """Upper bound of :func:`pairwise_mi_bounds` (KL, 2 s^2); nats by default, ``base=2`` bits."""
+    """Upper bound of :func:`pairwise_mi_bounds` (KL; Kolchinsky & Tracey 2017).
+
+    I(X;T) <= -(1/N) sum_i ln (1/N) sum_j exp(-|h_i - h_j|^2 / (2 s^2)); nats by
+    default, ``base=2`` for bits.
+    """
     lb = log_base(base)
     return _pairwise_term(samples_2d("h", h), 2.0 * _noise_var(noise_var)) / lb
 
 
 def kde_mi_lower(h: Any, noise_var: float, *, base: float = np.e) -> float:
-    """Lower bound of :func:`pairwise_mi_bounds` (Bhattacharyya, 8 s^2); nats by default."""
+    """Lower bound of :func:`pairwise_mi_bounds` (Bhattacharyya; Kolchinsky & Tracey 2017).
+
+    I(X;T) >= -(1/N) sum_i ln (1/N) sum_j exp(-|h_i - h_j|^2 / (8 s^2)); nats by
+    default, ``base=2`` for bits.
+    """
     lb = log_base(base)
     return _pairwise_term(samples_2d("h", h), 8.0 * _noise_var(noise_var)) / lb
 
