@@ -225,18 +225,15 @@ def _iterate(
     x0 = enc
     lag0 = math.nan
     while True:
-        x1 = step(x0)
-        it += 1
-        if float(np.max(np.abs(x1 - x0))) < tol:
-            return x1, it, True
-        if it >= max_iter:
-            return x1, it, False
-        x2 = step(x1)
-        it += 1
-        if float(np.max(np.abs(x2 - x1))) < tol:
-            return x2, it, True
-        if it >= max_iter:
-            return x2, it, False
+        xs = [x0]
+        for _ in range(2):  # two plain steps, each checked against tol and the cap
+            xs.append(step(xs[-1]))
+            it += 1
+            if float(np.max(np.abs(xs[-1] - xs[-2]))) < tol:
+                return xs[-1], it, True
+            if it >= max_iter:
+                return xs[-1], it, False
+        _, x1, x2 = xs
         lag2 = _lagrangian(x2, px, pxy, beta)
         x_next, lag_next = x2, lag2
         small = np.minimum(np.minimum(x0, x1), x2) < _LOG_FLOOR
