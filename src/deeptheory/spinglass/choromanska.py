@@ -17,8 +17,8 @@ p-spin minima concentrating near -E_inf.  This module repeats the experiment in 
 
 The returned final losses per width have a spread (sample standard deviation,
 :meth:`ChoromanskaResult.spread`) that shrinks with h, as in Choromanska et al.'s Figure 2
-(they used MNIST and SGD).  The default run (5 widths x 20 inits x 2000 steps) takes ~25 s on
-2 cores.
+(they used MNIST and SGD).  The default run (5 widths x 20 inits x 2000 steps) took 37.8 s
+on an idle 2-core x86-64 machine (measured 2026-11-30).
 """
 
 from __future__ import annotations
