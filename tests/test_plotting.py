@@ -23,6 +23,12 @@ def _synthetic(z: np.ndarray):
     return dataclasses.replace(pd, xi_c=z)
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
 def _render(pd, quantity="xi_c", **kw):
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
     plot_phase_diagram(pd, quantity, ax=ax, **kw)
@@ -52,56 +58,47 @@ def test_special_values_have_distinct_colours_in_the_image(tmp_path):
     z = _grid()
     pd = _synthetic(z)
     fig, ax, rgba = _render(pd)
-    try:
-        got = {key: _pixel(fig, ax, rgba, pd, *ij)
-               for key, ij in (("posinf", (1, 1)), ("neginf", (3, 2)), ("nan", (5, 6)))}
-        for key, px in got.items():
-            np.testing.assert_allclose(px, SPECIAL_COLOURS[key], atol=2 / 255, err_msg=key)
-        # the three differ from each other and from every finite cell's colour
-        finite_px = np.array([_pixel(fig, ax, rgba, pd, i, j) for i in range(7) for j in range(9)
-                              if np.isfinite(z[i, j])])
-        for key, px in got.items():
-            assert np.min(np.abs(finite_px - px).sum(axis=1)) > 0.1, key
-        fig.savefig(tmp_path / "special.png")
-    finally:
-        plt.close(fig)
+    got = {key: _pixel(fig, ax, rgba, pd, *ij)
+           for key, ij in (("posinf", (1, 1)), ("neginf", (3, 2)), ("nan", (5, 6)))}
+    for key, px in got.items():
+        np.testing.assert_allclose(px, SPECIAL_COLOURS[key], atol=2 / 255, err_msg=key)
+    # the three differ from each other and from every finite cell's colour
+    finite_px = np.array([_pixel(fig, ax, rgba, pd, i, j) for i in range(7) for j in range(9)
+                          if np.isfinite(z[i, j])])
+    for key, px in got.items():
+        assert np.min(np.abs(finite_px - px).sum(axis=1)) > 0.1, key
+    fig.savefig(tmp_path / "special.png")
 
 
 def test_negative_values_are_shown_on_a_diverging_scale_centred_at_zero():
     z = _grid()
     pd = _synthetic(z)
     fig, ax, rgba = _render(pd)
-    try:
-        mesh = ax.collections[0]
-        norm = mesh.norm
-        assert norm.vmin < 0 < norm.vmax and norm.vmin == -norm.vmax
-        # a negative and a positive cell of equal |value| are drawn in different colours,
-        # and the negative one is not the colour of 0 (the old vmin = 0 painted both alike)
-        assert float(norm(-10.0)) < float(norm(0.0)) < float(norm(10.0))
-        neg = np.argwhere(np.isfinite(z) & (z < -20))[0]
-        pos = np.argwhere(np.isfinite(z) & (z > 20) & (z < 200))[0]
-        assert np.abs(_pixel(fig, ax, rgba, pd, *neg) - _pixel(fig, ax, rgba, pd, *pos)).sum() > 0.3
-    finally:
-        plt.close(fig)
+    mesh = ax.collections[0]
+    norm = mesh.norm
+    assert norm.vmin < 0 < norm.vmax and norm.vmin == -norm.vmax
+    # a negative and a positive cell of equal |value| are drawn in different colours,
+    # and the negative one is not the colour of 0 (the old vmin = 0 painted both alike)
+    assert float(norm(-10.0)) < float(norm(0.0)) < float(norm(10.0))
+    neg = np.argwhere(np.isfinite(z) & (z < -20))[0]
+    pos = np.argwhere(np.isfinite(z) & (z > 20) & (z < 200))[0]
+    assert np.abs(_pixel(fig, ax, rgba, pd, *neg) - _pixel(fig, ax, rgba, pd, *pos)).sum() > 0.3
 
 
 def test_clipping_is_declared_by_extend_and_legend():
     z = _grid()
     pd = _synthetic(z)
     fig, ax, _ = _render(pd)
-    try:
-        cbar = ax.collections[0].colorbar
-        finite = z[np.isfinite(z)]
-        hi = np.percentile(np.abs(finite), 98)
-        assert (finite > hi).any()
-        assert cbar.extend in ("max", "both")
-        labels = [t.get_text() for t in ax.get_legend().get_texts()]
-        assert any("clipped" in t and str(int((finite > hi).sum())) in t for t in labels)
-        assert any(t.startswith("failed (NaN): 1") for t in labels)
-        assert any(t.startswith("+inf: 1") for t in labels)
-        assert any(t.startswith("-inf: 1") for t in labels)
-    finally:
-        plt.close(fig)
+    cbar = ax.collections[0].colorbar
+    finite = z[np.isfinite(z)]
+    hi = np.percentile(np.abs(finite), 98)
+    assert (finite > hi).any()
+    assert cbar.extend in ("max", "both")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("clipped" in t and str(int((finite > hi).sum())) in t for t in labels)
+    assert any(t.startswith("failed (NaN): 1") for t in labels)
+    assert any(t.startswith("+inf: 1") for t in labels)
+    assert any(t.startswith("-inf: 1") for t in labels)
 
 
 def test_positive_values_over_decades_use_a_log_scale():
@@ -109,12 +106,9 @@ def test_positive_values_over_decades_use_a_log_scale():
 
     z = np.geomspace(0.1, 1e3, 7 * 9).reshape(7, 9)
     fig, ax, _ = _render(_synthetic(z), clip_percentile=100)
-    try:
-        assert isinstance(ax.collections[0].norm, LogNorm)
-        assert ax.collections[0].colorbar.extend == "neither"
-        assert not any("clipped" in t.get_text() for t in ax.get_legend().get_texts())
-    finally:
-        plt.close(fig)
+    assert isinstance(ax.collections[0].norm, LogNorm)
+    assert ax.collections[0].colorbar.extend == "neither"
+    assert not any("clipped" in t.get_text() for t in ax.get_legend().get_texts())
 
 
 def test_bad_arguments():
