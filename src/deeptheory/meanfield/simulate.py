@@ -85,8 +85,7 @@ __all__ = [
 MCEstimate = Estimate
 
 
-def _estimate(samples: np.ndarray) -> Estimate:
-    return Estimate.from_samples(samples)
+_estimate = Estimate.from_samples
 
 
 def _scalar(name: str, v: Any, lo: float | None = None, hi: float | None = None) -> float:
