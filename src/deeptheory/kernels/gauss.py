@@ -195,32 +195,269 @@ def expect2_point(
     return tot
 
 
-@kernel(role="cpu", parallel=True)
-def expect1_grid(
-    code, a, b, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+@kernel()
+def moments1_point(
+    code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, out, row
 ):  # pragma: no cover - compiled
+    """out[row, j] = E[f_pa[j](x) f_pb[j](x)], x ~ N(0, q), for every j, in one pass.
+
+    Each derivative order that occurs is evaluated once per node.
+    """
+    m = pa.shape[0]
+    need0 = False
+    need1 = False
+    need2 = False
+    for j in range(m):
+        out[row, j] = 0.0
+        for d in (pa[j], pb[j]):
+            if d == 0:
+                need0 = True
+            elif d == 1:
+                need1 = True
+            elif d == 2:
+                need2 = True
+    n = build_rule(0.0, math.sqrt(q), rule, maxw, t, wt, gedges, aedges, kinks, 0.0, 0.0, eb,
+                   xs, ws)
+    if n < 0:
+        for j in range(m):
+            out[row, j] = math.nan
+        return
+    for k in range(n):
+        x = xs[k]
+        f0 = fval(code, 0, x) if need0 else 1.0
+        f1 = fval(code, 1, x) if need1 else 1.0
+        f2 = fval(code, 2, x) if need2 else 1.0
+        w = ws[k]
+        for j in range(m):
+            a = pa[j]
+            b = pb[j]
+            va = 1.0 if a < 0 else (f0 if a == 0 else (f1 if a == 1 else f2))
+            vb = 1.0 if b < 0 else (f0 if b == 0 else (f1 if b == 1 else f2))
+            out[row, j] += w * va * vb
+
+
+@kernel()
+def expect2_pair_point(
+    code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, ys, vs
+):  # pragma: no cover - compiled
+    """(E[(f_a(u1) - f_a(u2))^2], E[f_{a+1}(u1) f_{a+1}(u2)]) over shared nodes, one pass."""
+    s1 = math.sqrt(q11)
+    s2 = math.sqrt(q22)
+    sc = math.sqrt(max(0.0, (1.0 - c) * (1.0 + c))) if s1 > 0.0 else 1.0
+    ratio = c * s2 / s1 if s1 > 0.0 else 0.0
+    kmul = 1.0 / ratio if ratio != 0.0 else 0.0
+    kscale = s2 * sc / abs(ratio) if ratio != 0.0 else 0.0
+    if kscale >= s1:
+        kscale = 0.0
+    n1 = build_rule(0.0, s1, rule, maxw, t, wt, gedges, aedges, kinks, kmul, kscale, eb, xs, ws)
+    if n1 < 0:
+        return math.nan, math.nan
+    tot1 = 0.0
+    tot2 = 0.0
+    for i in range(n1):
+        x1 = xs[i]
+        n2 = build_rule(ratio * x1, s2 * sc, rule, maxw, t, wt, gedges, aedges, kinks, 0.0, 0.0,
+                        eb, ys, vs)
+        if n2 < 0:
+            return math.nan, math.nan
+        y = fval(code, a, x1)
+        in1 = 0.0
+        in2 = 0.0
+        for k in range(n2):
+            u = ys[k]
+            dlt = y - fval(code, a, u)
+            in1 += vs[k] * dlt * dlt
+            in2 += vs[k] * fval(code, a + 1, u)
+        tot1 += ws[i] * in1
+        tot2 += ws[i] * fval(code, a + 1, x1) * in2
+    return tot1, tot2
+
+
+@kernel()
+def hermite_point(
+    code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, pm, p,
+    out, row,
+):  # pragma: no cover - compiled
+    """Normalised Hermite coefficients of f_d(sqrt(q) z), z ~ N(0, 1), in one sweep.
+
+    out[row, k] = a_k = E[f_d(sqrt(q) z) He_k(z)] / sqrt(k!) for k <= kmax (zero after
+    the stop) and out[row, kmax + 1] = E[f_d^2], all with one rule whose panels are at
+    most ``hz`` wide in z (He_k oscillates on the scale 1 / sqrt(k)).  The normalised
+    polynomials follow psi_{k+1} = (z psi_k - sqrt(k) psi_{k-1}) / sqrt(k + 1).  Stops
+    after the first k with E[f^2] - sum_{j<=k} a_j^2 <= ttol E[f^2].
+    """
+    for k in range(kmax + 2):
+        out[row, k] = 0.0
+    s = math.sqrt(q)
+    if s <= 0.0:
+        f = fval(code, d, 0.0)
+        out[row, 0] = f
+        out[row, kmax + 1] = f * f
+        return
+    n = build_rule(0.0, s, rule, min(maxw, hz * s), t, wt, gedges, aedges, kinks, 0.0, 0.0,
+                   eb, xs, ws)
+    if n < 0:
+        for k in range(kmax + 2):
+            out[row, k] = math.nan
+        return
+    e = 0.0
+    a = 0.0
+    for i in range(n):
+        f = fval(code, d, xs[i])
+        v = ws[i] * f
+        e += v * f
+        a += v
+        ws[i] = v  # w_i f_i from here on
+        xs[i] = xs[i] / s  # z_i
+        pm[i] = 0.0
+        p[i] = 1.0
+    out[row, kmax + 1] = e
+    tail = e - a * a
+    out[row, 0] = a
+    for k in range(kmax):
+        if tail <= ttol * e:
+            break
+        sk = math.sqrt(k)
+        r = 1.0 / math.sqrt(k + 1.0)
+        a = 0.0
+        for i in range(n):
+            nv = (xs[i] * p[i] - sk * pm[i]) * r
+            pm[i] = p[i]
+            p[i] = nv
+            a += ws[i] * nv
+        out[row, k + 1] = a
+        tail -= a * a
+
+
+# ----------------------------------------------------------------- CPU drivers
+# One body per kernel (``*_item``: grid point i, its own scratch buffers) and two
+# drivers: ``*_grid`` (``prange``) and ``*_serial``.  ``quadrature._launch`` picks one by
+# the batch's estimated work (:mod:`._threads`); both give bitwise equal results.
+
+
+@kernel()
+def expect1_item(
+    i, code, a, b, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    eb = np.empty(MAXE)
+    xs = np.empty(MAXN)
+    ws = np.empty(MAXN)
+    out[i] = expect1_point(code, a, b, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs,
+                           ws)
+
+
+@kernel()
+def expect2_item(
+    i, code, a, b, mode, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    eb = np.empty(MAXE)
+    xs = np.empty(MAXN)
+    ws = np.empty(MAXN)
+    ys = np.empty(MAXN)
+    vs = np.empty(MAXN)
+    out[i] = expect2_point(
+        code, a, b, mode, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks,
+        eb, xs, ws, ys, vs,
+    )
+
+
+@kernel()
+def moments1_item(
+    i, code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    eb = np.empty(MAXE)
+    xs = np.empty(MAXN)
+    ws = np.empty(MAXN)
+    moments1_point(code, pa, pb, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
+                   out, i)
+
+
+@kernel()
+def expect2_pair_item(
+    i, code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    eb = np.empty(MAXE)
+    xs = np.empty(MAXN)
+    ws = np.empty(MAXN)
+    ys = np.empty(MAXN)
+    vs = np.empty(MAXN)
+    out[i, 0], out[i, 1] = expect2_pair_point(
+        code, a, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
+        ys, vs,
+    )
+
+
+@kernel()
+def hermite_item(
+    i, code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    eb = np.empty(MAXE)
+    xs = np.empty(MAXN)
+    ws = np.empty(MAXN)
+    pm = np.empty(MAXN)
+    p = np.empty(MAXN)
+    hermite_point(code, d, q[i], kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, eb,
+                  xs, ws, pm, p, out, i)
+
+
+@kernel(role="cpu", parallel=True)
+def expect1_grid(code, a, b, q, *args):  # pragma: no cover - compiled
     for i in prange(q.shape[0]):
-        eb = np.empty(MAXE)
-        xs = np.empty(MAXN)
-        ws = np.empty(MAXN)
-        out[i] = expect1_point(code, a, b, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb,
-                               xs, ws)
+        expect1_item(i, code, a, b, q, *args)
+
+
+@kernel(role="cpu")
+def expect1_serial(code, a, b, q, *args):  # pragma: no cover - compiled
+    for i in range(q.shape[0]):
+        expect1_item(i, code, a, b, q, *args)
 
 
 @kernel(role="cpu", parallel=True)
-def expect2_grid(
-    code, a, b, mode, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
-):  # pragma: no cover - compiled
+def expect2_grid(code, a, b, mode, q11, *args):  # pragma: no cover - compiled
     for i in prange(q11.shape[0]):
-        eb = np.empty(MAXE)
-        xs = np.empty(MAXN)
-        ws = np.empty(MAXN)
-        ys = np.empty(MAXN)
-        vs = np.empty(MAXN)
-        out[i] = expect2_point(
-            code, a, b, mode, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks,
-            eb, xs, ws, ys, vs,
-        )
+        expect2_item(i, code, a, b, mode, q11, *args)
+
+
+@kernel(role="cpu")
+def expect2_serial(code, a, b, mode, q11, *args):  # pragma: no cover - compiled
+    for i in range(q11.shape[0]):
+        expect2_item(i, code, a, b, mode, q11, *args)
+
+
+@kernel(role="cpu", parallel=True)
+def moments1_grid(code, pa, pb, q, *args):  # pragma: no cover - compiled
+    for i in prange(q.shape[0]):
+        moments1_item(i, code, pa, pb, q, *args)
+
+
+@kernel(role="cpu")
+def moments1_serial(code, pa, pb, q, *args):  # pragma: no cover - compiled
+    for i in range(q.shape[0]):
+        moments1_item(i, code, pa, pb, q, *args)
+
+
+@kernel(role="cpu", parallel=True)
+def expect2_pair_grid(code, a, q11, *args):  # pragma: no cover - compiled
+    for i in prange(q11.shape[0]):
+        expect2_pair_item(i, code, a, q11, *args)
+
+
+@kernel(role="cpu")
+def expect2_pair_serial(code, a, q11, *args):  # pragma: no cover - compiled
+    for i in range(q11.shape[0]):
+        expect2_pair_item(i, code, a, q11, *args)
+
+
+@kernel(role="cpu", parallel=True)
+def hermite_grid(code, d, q, *args):  # pragma: no cover - compiled
+    for i in prange(q.shape[0]):
+        hermite_item(i, code, d, q, *args)
+
+
+@kernel(role="cpu")
+def hermite_serial(code, d, q, *args):  # pragma: no cover - compiled
+    for i in range(q.shape[0]):
+        hermite_item(i, code, d, q, *args)
 
 
 # ---------------------------------------------------------------- CUDA kernels
@@ -256,3 +493,50 @@ def expect2_cuda(
             code, a, b, mode, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks,
             eb, xs, ws, ys, vs,
         )
+
+
+@kernel(role="cuda")
+def moments1_cuda(
+    code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    i = cuda.grid(1)  # noqa: F821
+    if i < q.shape[0]:
+        eb = cuda.local.array(MAXE, float64)  # noqa: F821
+        xs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        moments1_point(code, pa, pb, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
+                       out, i)
+
+
+@kernel(role="cuda")
+def expect2_pair_cuda(
+    code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    i = cuda.grid(1)  # noqa: F821
+    if i < q11.shape[0]:
+        eb = cuda.local.array(MAXE, float64)  # noqa: F821
+        xs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        ys = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        vs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        r1, r2 = expect2_pair_point(
+            code, a, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
+            ys, vs,
+        )
+        out[i, 0] = r1
+        out[i, 1] = r2
+
+
+@kernel(role="cuda")
+def hermite_cuda(
+    code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
+    i = cuda.grid(1)  # noqa: F821
+    if i < q.shape[0]:
+        eb = cuda.local.array(MAXE, float64)  # noqa: F821
+        xs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        pm = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        p = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
+        hermite_point(code, d, q[i], kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks,
+                      eb, xs, ws, pm, p, out, i)

@@ -26,6 +26,9 @@ import numpy as np
 from ..kernels import Activation, expect, expect2, expect2_sqdiff
 
 QUAD_KEYS = frozenset({"rule", "order", "target"})
+#: built-in activations with the closed forms below (1-D moments and the correlated pair)
+CLOSED_1D = frozenset({"linear", "relu", "erf"})
+CLOSED_2D = CLOSED_1D
 
 
 def check_quad(quad: dict[str, Any]) -> dict[str, Any]:

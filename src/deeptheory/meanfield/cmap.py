@@ -24,7 +24,9 @@ import numpy as np
 
 from .._validation import as_float
 from ..kernels import Activation
-from ._gauss import E1, E2, E2_sqdiff, check_quad
+from ..kernels.quadrature import expect2_pair
+from ._gauss import CLOSED_2D, E1, E2, E2_sqdiff, check_quad
+from ._mehler import c_star_series
 from ._params import check_solver, network_params, shaped
 from ._solve import bracketed_newton, check_on_fail, report
 from .qmap import _V, Q_INF, _q_star, growth_a2
@@ -163,7 +165,65 @@ def _coarse(quad):
 
 
 def _c_star_chaotic(act, q, sw2, sb2, s1, quad, rtol, maxiter, on_fail):
-    """Solve h(d) = d - (1 - C(1 - d)) = 0 for d = 1 - c* in (0, 2]."""
+    """c*, chi_c at chaotic points: the Mehler series where its error bound allows
+    (:mod:`._mehler`), else Newton on the quadrature of the correlated pair from there."""
+    closed = act.builtin and act.name in CLOSED_2D
+    if closed or quad.get("rule", "panel") != "panel":
+        return _c_star_nested(act, q, sw2, sb2, s1, quad, rtol, maxiter, on_fail)
+    cs, chic, ok = c_star_series(act, q, sw2, sb2, quad, rtol)
+    # the truncated series under-counts P, so its root bounds d* = 1 - c* from below
+    seeded = np.flatnonzero(~ok & np.isfinite(cs) & (cs < 1.0))
+    if seeded.size:
+        i = seeded
+        cs[i], chic[i] = _c_star_seeded(act, q[i], sw2[i], sb2[i], quad, rtol, maxiter, on_fail,
+                                        1.0 - cs[i])
+    rest = np.flatnonzero(~ok & ~(np.isfinite(cs) & (cs < 1.0)))
+    if rest.size:
+        i = rest
+        cs[i], chic[i] = _c_star_nested(act, q[i], sw2[i], sb2[i], s1[i], quad, rtol, maxiter,
+                                        on_fail)
+    return cs, chic
+
+
+def _c_star_seeded(act, q, sw2, sb2, quad, rtol, maxiter, on_fail, d_low):
+    """Newton on h(d) = d - (1 - C(1 - d)) from a lower bound ``d_low`` of d* = 1 - c*.
+
+    h(d_low) <= 0 and h(1) = C(0) >= 0 bracket the root (C(0) >= 0 by Mehler's formula);
+    chi_c is the slope C' of the last Newton evaluation when that step was below
+    ``rtol`` (relative), else one more evaluation at c*.
+    """
+    n = q.size
+    last_d = np.full(n, np.nan)
+    last_dc = np.full(n, np.nan)
+
+    def fdf(d, j):
+        omc, dc = _newton_terms(act, 1.0 - d, q[j], sw2[j], sb2[j], quad)
+        last_d[j], last_dc[j] = d, dc
+        return d - omc, 1.0 - dc
+
+    d, conv, _ = bracketed_newton(fdf, 0.5 * d_low, np.ones(n), x0=d_low, rtol=rtol,
+                                  maxiter=maxiter, sign_lo=-1.0)
+    report(conv, "c_star", maxiter, on_fail)
+    d = np.where(conv, d, np.nan)
+    chic = last_dc.copy()
+    redo = np.flatnonzero(conv & ~(np.abs(last_d - d) <= rtol * d))
+    if redo.size:
+        chic[redo] = _dC(act, 1.0 - d[redo], q[redo], sw2[redo], sb2[redo], quad)
+    chic[~conv] = np.nan
+    return 1.0 - d, chic
+
+
+def _newton_terms(act, c, q, sw2, sb2, quad):
+    """(1 - C(c), C'(c)); from one pass of the pair kernel unless a closed form exists."""
+    if act.builtin and act.name in CLOSED_2D:
+        return _one_minus_C(act, c, q, sw2, sb2, quad), _dC(act, c, q, sw2, sb2, quad)
+    sq, pp = expect2_pair(act, q, q, c, 0, **quad)
+    v = _V(act, q, sw2, sb2, quad)
+    return sw2 * sq / (2.0 * v), sw2 * q * pp / v
+
+
+def _c_star_nested(act, q, sw2, sb2, s1, quad, rtol, maxiter, on_fail):
+    """Solve h(d) = d - (1 - C(1 - d)) = 0 for d = 1 - c* in (0, 2] by bracketed Newton."""
     n = q.size
 
     def h(d, i):
@@ -202,25 +262,24 @@ def _c_star_chaotic(act, q, sw2, sb2, s1, quad, rtol, maxiter, on_fail):
     if sol.size == 0:
         return cs, chic
 
-    def solve(qd, x0):
+    def solve(qd, start):
         def fdf(d, j):
             i = sol[j]
-            c = 1.0 - d
-            return (d - _one_minus_C(act, c, q[i], sw2[i], sb2[i], qd),
-                    1.0 - _dC(act, c, q[i], sw2[i], sb2[i], qd))
+            omc, dc = _newton_terms(act, 1.0 - d, q[i], sw2[i], sb2[i], qd)
+            return d - omc, 1.0 - dc
 
         # h(d_lo) < 0 by construction of d_lo
-        return bracketed_newton(fdf, d_lo[sol], dhi[sol], x0=x0, rtol=rtol, maxiter=maxiter,
+        return bracketed_newton(fdf, d_lo[sol], dhi[sol], x0=start, rtol=rtol, maxiter=maxiter,
                                 sign_lo=-1.0)
 
-    x0 = np.clip(np.minimum(guess[sol], 0.5 * dhi[sol]), d_lo[sol], dhi[sol])
+    start = np.clip(np.minimum(guess[sol], 0.5 * dhi[sol]), d_lo[sol], dhi[sol])
     coarse = _coarse(quad)
     if coarse is not None:
         # iterate with a cheaper rule, then polish with the requested one (Newton from a
         # start accurate to ~1e-8 converges in one or two steps)
-        d, conv, _ = solve(coarse, x0)
-        x0 = np.where(conv, d, x0)
-    d, conv, _ = solve(quad, x0)
+        d, conv, _ = solve(coarse, start)
+        start = np.where(conv, d, start)
+    d, conv, _ = solve(quad, start)
     report(conv, "c_star", maxiter, on_fail)
     d = np.where(conv, d, np.nan)
     cs[sol] = 1.0 - d

@@ -14,11 +14,11 @@ import math
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from .._validation import as_float
 from ..kernels import Activation, gaussian_rule
-from ._gauss import E1, check_quad
+from ..kernels.quadrature import expect_moments
+from ._gauss import CLOSED_1D, E1, check_quad
 from ._params import check_solver, network_params, shaped
 from ._solve import bracketed_newton, check_on_fail, report
 
@@ -77,8 +77,10 @@ def _cap_reason(act: Activation, cap: float, quad: dict[str, Any]) -> str:
             "to raise this limit)")
 
 
-def _tail_piece(expr: sp.Expr, x: sp.Symbol, sign: int) -> sp.Expr:
+def _tail_piece(expr: Any, x: Any, sign: int) -> Any:
     """The piece of a Piecewise that holds as x -> sign * inf (else the expression)."""
+    import sympy as sp  # deferred: sympy is slow to import and needed only here
+
     if isinstance(expr, sp.Piecewise):
         for e, cond in expr.args:
             if cond == sp.true or bool(cond.subs(x, sign * sp.Integer(10) ** 300)):
@@ -98,6 +100,8 @@ def asymptotic_slopes(act: Activation) -> tuple[float, float]:
     """
     key = _act_key(act)
     if key not in _SLOPE_CACHE:
+        import sympy as sp  # deferred (see _tail_piece)
+
         syms = sorted(act.expr.free_symbols, key=str)
         if not syms:  # a constant phi
             _SLOPE_CACHE[key] = (0.0, 0.0)
@@ -132,6 +136,8 @@ def _piecewise_linear_kinks(act: Activation):
     """
     key = _act_key(act)
     if key not in _PWL_CACHE:
+        import sympy as sp  # deferred (see _tail_piece)
+
         d2 = act.derivative_expr(2)
         pieces = [e for e, _ in d2.args] if isinstance(d2, sp.Piecewise) else [d2]
         res = None
@@ -160,6 +166,19 @@ def q_map(
 
 def _V(act, q, sw2, sb2, quad):
     return sw2 * E1(act, q, (0, 0), **quad) + sb2
+
+
+def _fused(act, quad) -> bool:
+    """True where V and V' come from one pass of the compiled kernel (no closed form)."""
+    return act.max_deriv >= 2 and not (act.builtin and act.name in CLOSED_1D)
+
+
+def _V_dV(act, q, sw2, sb2, quad):
+    """(V(q), V'(q)) with E[phi^2], E[phi'^2], E[phi phi''] from one pass over shared nodes."""
+    if not _fused(act, quad):
+        return _V(act, q, sw2, sb2, quad), _dV(act, q, sw2, sb2, quad)
+    m = expect_moments(act, q, [(0, 0), (1, 1), (0, 2)], **quad)
+    return sw2 * m[..., 0] + sb2, sw2 * (m[..., 1] + m[..., 2])
 
 
 def _dV(act, q, sw2, sb2, quad):
@@ -267,12 +286,20 @@ def _q_star(act, sw2, sb2, rtol, maxiter, on_fail, quad, check_conditioning=Fals
         L = np.append(L, cap)  # the last rung is the largest q the rule resolves
     first = np.full(todo.size, -1)
     pending = np.arange(todo.size)
+    f_first = np.full(todo.size, np.nan)  # V - q at the first negative rung
+    f_prev = np.full(todo.size, np.nan)  # ... and at the rung before it (if evaluated)
     for k in range(L.size):
-        i = todo[pending]
+        # V(q) >= sigma_b^2 > q below sigma_b^2: those rungs are positive without a call
+        ev = pending[sb2[todo[pending]] <= L[k]]
+        if ev.size == 0:
+            continue
+        i = todo[ev]
         f = _V(act, np.full(i.size, L[k]), sw2[i], sb2[i], quad) - L[k]
         hit = f < 0
-        first[pending[hit]] = k
-        pending = pending[~hit]
+        first[ev[hit]] = k
+        f_first[ev[hit]] = f[hit]
+        f_prev[ev[~hit]] = f[~hit]
+        pending = np.setdiff1d(pending, ev[hit], assume_unique=True)
         if pending.size == 0:
             break
     has = first >= 0
@@ -288,13 +315,18 @@ def _q_star(act, sw2, sb2, rtol, maxiter, on_fail, quad, check_conditioning=Fals
     # the trivial fixed point is unstable); bisection is geometric, so this costs ~10 steps
     lo = np.where(first > 0, L[np.maximum(first - 1, 0)], 1e-300)
     hi = L[first]
+    # start from the chord through the two rungs where both were evaluated (else mid-bracket)
+    fp, ff = f_prev[has], f_first[has]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chord = lo + (hi - lo) * fp / (fp - ff)
+    x0 = np.where(np.isfinite(chord) & (chord > lo) & (chord < hi), chord, 0.5 * (lo + hi))
 
     def fdf(x, idx):
         i = todo[idx]
-        return (_V(act, x, sw2[i], sb2[i], quad) - x, _dV(act, np.maximum(x, 1e-300), sw2[i],
-                                                           sb2[i], quad) - 1.0)
+        v, dv = _V_dV(act, np.maximum(x, 1e-300), sw2[i], sb2[i], quad)
+        return v - x, dv - 1.0
 
-    x, conv, _ = bracketed_newton(fdf, lo, hi, rtol=rtol, maxiter=maxiter)
+    x, conv, _ = bracketed_newton(fdf, lo, hi, x0=x0, rtol=rtol, maxiter=maxiter)
     report(conv, "q_star", maxiter, on_fail)
     out[todo] = np.where(conv, x, np.nan)
     if not check_conditioning:
