@@ -41,6 +41,10 @@ MAXN = 4096
 MAXE = 256
 #: panel edges in units of the Gaussian's standard deviation
 GEDGES = np.array([-8.5, -5.5, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 5.5, 8.5])
+#: wider edges for Hermite coefficients: He_k(z) e^{-z^2/2} / sqrt(k!) decays only like
+#: e^{-z^2/4} inside the turning points |z| < 2 sqrt(k), which needs |z| up to 13 (1e-18)
+HEDGES = np.array([-13.0, -10.5, -8.5, -5.5, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 5.5, 8.5,
+                   10.5, 13.0])
 INV_SQRT_2PI = 0.3989422804014327
 
 
@@ -283,8 +287,8 @@ def hermite_point(
     out[row, k] = a_k = E[f_d(sqrt(q) z) He_k(z)] / sqrt(k!) for k <= kmax (zero after
     the stop) and out[row, kmax + 1] = E[f_d^2], all with one rule whose panels are at
     most ``hz`` wide in z (He_k oscillates on the scale 1 / sqrt(k)).  The normalised
-    polynomials follow psi_{k+1} = (z psi_k - sqrt(k) psi_{k-1}) / sqrt(k + 1).  Stops
-    after the first k with E[f^2] - sum_{j<=k} a_j^2 <= ttol E[f^2].
+    polynomials follow psi_{k+1} = (z psi_k - sqrt(k) psi_{k-1}) / sqrt(k + 1).  With
+    ttol > 0, stops after the first k with E[f^2] - sum_{j<=k} a_j^2 <= ttol E[f^2].
     """
     for k in range(kmax + 2):
         out[row, k] = 0.0
@@ -315,7 +319,7 @@ def hermite_point(
     tail = e - a * a
     out[row, 0] = a
     for k in range(kmax):
-        if tail <= ttol * e:
+        if ttol > 0.0 and tail <= ttol * e:
             break
         sk = math.sqrt(k)
         r = 1.0 / math.sqrt(k + 1.0)
