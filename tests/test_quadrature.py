@@ -451,6 +451,7 @@ _CUDA_SCRIPT = textwrap.dedent(
         sys.exit(0)
     import numpy as np
     from deeptheory.kernels import expect, expect2, expect2_sqdiff, register_activation
+    from deeptheory.kernels.quadrature import expect2_pair, expect_moments, hermite_coefficients
 
     q = np.array([0.3, 1.0, 4.0])
     c = np.array([-0.4, 0.7])
@@ -466,6 +467,9 @@ _CUDA_SCRIPT = textwrap.dedent(
             expect2_sqdiff("tanh", 1.0, 1.0, 0.9, order=4, target=target),
             expect(act, q, (0, 2), order=6, target=target),
             expect2(act, q[:2, None], q[:2, None], c, (1, 0), order=4, target=target),
+            expect_moments("tanh", q, [(0, 0), (1, 1), (0, 2)], order=6, target=target),
+            np.stack(expect2_pair("tanh", q, q, 0.8, order=4, target=target)),
+            hermite_coefficients("tanh", q[:2], 24, order=6, target=target)[0],
         ]
 
     out = {t: [np.asarray(v).tolist() for v in run(t)] for t in ("cuda", "cpu")}
@@ -488,7 +492,7 @@ def test_cuda_simulator_matches_cpu():
     assert proc.returncode == 0, proc.stderr[-4000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
     out = json.loads(line[len("RESULT") :])
-    assert len(out["cuda"]) == len(out["cpu"]) == 8
+    assert len(out["cuda"]) == len(out["cpu"]) == 11
     for k, (g, w) in enumerate(zip(out["cuda"], out["cpu"], strict=True)):
         g, w = np.asarray(g), np.asarray(w)
         assert g.shape == w.shape, k

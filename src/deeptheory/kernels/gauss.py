@@ -22,6 +22,11 @@ rule built by :func:`build_rule`:
 
 Here f_d = phi^(d) for d >= 0 and f_{-1} = 1.  ``mode = 2`` replaces the
 integrand by (f_a(u1) - f_a(u2))^2, which gives 1 - C(c) without cancellation.
+
+Three kernel families: ``moments1`` (several E[f_a f_b] under one Gaussian in one pass),
+``pair`` (one or two expectations of the correlated pair from the same nodes) and
+``hermite`` (normalised Hermite coefficients E[f_d(sqrt(q) z) He_k(z)] / sqrt(k!) by the
+three-term recurrence, for Mehler's series).
 Kernels know nothing about networks; see :mod:`deeptheory.kernels.quadrature`.
 """
 
@@ -144,62 +149,6 @@ def build_rule(
 
 
 @kernel()
-def expect1_point(
-    code, a, b, q, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws
-):  # pragma: no cover - compiled
-    """E[f_a(x) f_b(x)], x ~ N(0, q)."""
-    n = build_rule(0.0, math.sqrt(q), rule, maxw, t, wt, gedges, aedges, kinks, 0.0, 0.0, eb,
-                   xs, ws)
-    if n < 0:
-        return math.nan
-    s = 0.0
-    for k in range(n):
-        x = xs[k]
-        s += ws[k] * fval(code, a, x) * fval(code, b, x)
-    return s
-
-
-@kernel()
-def expect2_point(
-    code, a, b, mode, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, ys, vs
-):  # pragma: no cover - compiled
-    """E[f_a(u1) f_b(u2)] (mode 0) or E[(f_a(u1) - f_a(u2))^2] (mode 2)."""
-    s1 = math.sqrt(q11)
-    s2 = math.sqrt(q22)
-    # with q11 = 0, u1 = 0 and u2 ~ N(0, q22) whatever c is
-    sc = math.sqrt(max(0.0, (1.0 - c) * (1.0 + c))) if s1 > 0.0 else 1.0
-    ratio = c * s2 / s1 if s1 > 0.0 else 0.0
-    # inner mean ratio * x1 crosses a kink k at x1 = k / ratio within ~ s2 sc / |ratio|
-    kmul = 1.0 / ratio if ratio != 0.0 else 0.0
-    kscale = s2 * sc / abs(ratio) if ratio != 0.0 else 0.0
-    if kscale >= s1:
-        kscale = 0.0  # the layer is no thinner than the outer Gaussian: no refinement
-    n1 = build_rule(0.0, s1, rule, maxw, t, wt, gedges, aedges, kinks, kmul, kscale, eb, xs, ws)
-    if n1 < 0:
-        return math.nan
-    tot = 0.0
-    for i in range(n1):
-        x1 = xs[i]
-        mu2 = ratio * x1
-        n2 = build_rule(mu2, s2 * sc, rule, maxw, t, wt, gedges, aedges, kinks, 0.0, 0.0, eb,
-                        ys, vs)
-        if n2 < 0:
-            return math.nan
-        inner = 0.0
-        if mode == 2:
-            y = fval(code, a, x1)
-            for k in range(n2):
-                dlt = y - fval(code, a, ys[k])
-                inner += vs[k] * dlt * dlt
-            tot += ws[i] * inner
-        else:
-            for k in range(n2):
-                inner += vs[k] * fval(code, b, ys[k])
-            tot += ws[i] * fval(code, a, x1) * inner
-    return tot
-
-
-@kernel()
 def moments1_point(
     code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, out, row
 ):  # pragma: no cover - compiled
@@ -241,22 +190,30 @@ def moments1_point(
 
 
 @kernel()
-def expect2_pair_point(
-    code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws, ys, vs
+def pair_point(
+    code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, eb, xs,
+    ws, ys, vs,
 ):  # pragma: no cover - compiled
-    """(E[(f_a(u1) - f_a(u2))^2], E[f_{a+1}(u1) f_{a+1}(u2)]) over shared nodes, one pass."""
+    """(r0, r1) for the correlated pair, both from the same nodes in one pass.
+
+    r0 = E[f_a(u1) f_b(u2)] (mode 0) or E[(f_a(u1) - f_a(u2))^2] (mode 2);
+    r1 = E[f_a2(u1) f_b2(u2)], or 0 without evaluating it when a2 < -1.
+    """
     s1 = math.sqrt(q11)
     s2 = math.sqrt(q22)
+    # with q11 = 0, u1 = 0 and u2 ~ N(0, q22) whatever c is
     sc = math.sqrt(max(0.0, (1.0 - c) * (1.0 + c))) if s1 > 0.0 else 1.0
     ratio = c * s2 / s1 if s1 > 0.0 else 0.0
+    # inner mean ratio * x1 crosses a kink k at x1 = k / ratio within ~ s2 sc / |ratio|
     kmul = 1.0 / ratio if ratio != 0.0 else 0.0
     kscale = s2 * sc / abs(ratio) if ratio != 0.0 else 0.0
     if kscale >= s1:
-        kscale = 0.0
+        kscale = 0.0  # the layer is no thinner than the outer Gaussian: no refinement
     n1 = build_rule(0.0, s1, rule, maxw, t, wt, gedges, aedges, kinks, kmul, kscale, eb, xs, ws)
     if n1 < 0:
         return math.nan, math.nan
-    tot1 = 0.0
+    two = a2 >= -1
+    tot = 0.0
     tot2 = 0.0
     for i in range(n1):
         x1 = xs[i]
@@ -264,17 +221,25 @@ def expect2_pair_point(
                         eb, ys, vs)
         if n2 < 0:
             return math.nan, math.nan
-        y = fval(code, a, x1)
-        in1 = 0.0
-        in2 = 0.0
-        for k in range(n2):
-            u = ys[k]
-            dlt = y - fval(code, a, u)
-            in1 += vs[k] * dlt * dlt
-            in2 += vs[k] * fval(code, a + 1, u)
-        tot1 += ws[i] * in1
-        tot2 += ws[i] * fval(code, a + 1, x1) * in2
-    return tot1, tot2
+        inner = 0.0
+        inner2 = 0.0
+        if mode == 2:
+            y = fval(code, a, x1)
+            for k in range(n2):
+                dlt = y - fval(code, a, ys[k])
+                inner += vs[k] * dlt * dlt
+                if two:
+                    inner2 += vs[k] * fval(code, b2, ys[k])
+            tot += ws[i] * inner
+        else:
+            for k in range(n2):
+                inner += vs[k] * fval(code, b, ys[k])
+                if two:
+                    inner2 += vs[k] * fval(code, b2, ys[k])
+            tot += ws[i] * fval(code, a, x1) * inner
+        if two:
+            tot2 += ws[i] * fval(code, a2, x1) * inner2
+    return tot, tot2
 
 
 @kernel()
@@ -336,33 +301,9 @@ def hermite_point(
 # ----------------------------------------------------------------- CPU drivers
 # One body per kernel (``*_item``: grid point i, its own scratch buffers) and two
 # drivers: ``*_grid`` (``prange``) and ``*_serial``.  ``quadrature._launch`` picks one by
-# the batch's estimated work (:mod:`._threads`); both give bitwise equal results.
-
-
-@kernel()
-def expect1_item(
-    i, code, a, b, q, rule, maxw, t, wt, gedges, aedges, kinks, out
-):  # pragma: no cover - compiled
-    eb = np.empty(MAXE)
-    xs = np.empty(MAXN)
-    ws = np.empty(MAXN)
-    out[i] = expect1_point(code, a, b, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs,
-                           ws)
-
-
-@kernel()
-def expect2_item(
-    i, code, a, b, mode, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
-):  # pragma: no cover - compiled
-    eb = np.empty(MAXE)
-    xs = np.empty(MAXN)
-    ws = np.empty(MAXN)
-    ys = np.empty(MAXN)
-    vs = np.empty(MAXN)
-    out[i] = expect2_point(
-        code, a, b, mode, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks,
-        eb, xs, ws, ys, vs,
-    )
+# the batch's estimated work (:mod:`._threads`); both give bitwise equal results.  Three
+# kernel families only (1-D moments, the correlated pair, Hermite coefficients): each
+# compiled entry point costs 1.5-3 CPU-s without the disk cache.
 
 
 @kernel()
@@ -377,17 +318,17 @@ def moments1_item(
 
 
 @kernel()
-def expect2_pair_item(
-    i, code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+def pair_item(
+    i, code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
     eb = np.empty(MAXE)
     xs = np.empty(MAXN)
     ws = np.empty(MAXN)
     ys = np.empty(MAXN)
     vs = np.empty(MAXN)
-    out[i, 0], out[i, 1] = expect2_pair_point(
-        code, a, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
-        ys, vs,
+    out[i, 0], out[i, 1] = pair_point(
+        code, a, b, mode, a2, b2, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges,
+        kinks, eb, xs, ws, ys, vs,
     )
 
 
@@ -405,30 +346,6 @@ def hermite_item(
 
 
 @kernel(role="cpu", parallel=True)
-def expect1_grid(code, a, b, q, *args):  # pragma: no cover - compiled
-    for i in prange(q.shape[0]):
-        expect1_item(i, code, a, b, q, *args)
-
-
-@kernel(role="cpu")
-def expect1_serial(code, a, b, q, *args):  # pragma: no cover - compiled
-    for i in range(q.shape[0]):
-        expect1_item(i, code, a, b, q, *args)
-
-
-@kernel(role="cpu", parallel=True)
-def expect2_grid(code, a, b, mode, q11, *args):  # pragma: no cover - compiled
-    for i in prange(q11.shape[0]):
-        expect2_item(i, code, a, b, mode, q11, *args)
-
-
-@kernel(role="cpu")
-def expect2_serial(code, a, b, mode, q11, *args):  # pragma: no cover - compiled
-    for i in range(q11.shape[0]):
-        expect2_item(i, code, a, b, mode, q11, *args)
-
-
-@kernel(role="cpu", parallel=True)
 def moments1_grid(code, pa, pb, q, *args):  # pragma: no cover - compiled
     for i in prange(q.shape[0]):
         moments1_item(i, code, pa, pb, q, *args)
@@ -441,15 +358,15 @@ def moments1_serial(code, pa, pb, q, *args):  # pragma: no cover - compiled
 
 
 @kernel(role="cpu", parallel=True)
-def expect2_pair_grid(code, a, q11, *args):  # pragma: no cover - compiled
+def pair_grid(code, a, b, mode, a2, b2, q11, *args):  # pragma: no cover - compiled
     for i in prange(q11.shape[0]):
-        expect2_pair_item(i, code, a, q11, *args)
+        pair_item(i, code, a, b, mode, a2, b2, q11, *args)
 
 
 @kernel(role="cpu")
-def expect2_pair_serial(code, a, q11, *args):  # pragma: no cover - compiled
+def pair_serial(code, a, b, mode, a2, b2, q11, *args):  # pragma: no cover - compiled
     for i in range(q11.shape[0]):
-        expect2_pair_item(i, code, a, q11, *args)
+        pair_item(i, code, a, b, mode, a2, b2, q11, *args)
 
 
 @kernel(role="cpu", parallel=True)
@@ -470,36 +387,6 @@ def hermite_serial(code, d, q, *args):  # pragma: no cover - compiled
 
 
 @kernel(role="cuda")
-def expect1_cuda(
-    code, a, b, q, rule, maxw, t, wt, gedges, aedges, kinks, out
-):  # pragma: no cover - compiled
-    i = cuda.grid(1)  # noqa: F821
-    if i < q.shape[0]:
-        eb = cuda.local.array(MAXE, float64)  # noqa: F821
-        xs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        out[i] = expect1_point(code, a, b, q[i], rule, maxw, t, wt, gedges, aedges, kinks, eb,
-                               xs, ws)
-
-
-@kernel(role="cuda")
-def expect2_cuda(
-    code, a, b, mode, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
-):  # pragma: no cover - compiled
-    i = cuda.grid(1)  # noqa: F821
-    if i < q11.shape[0]:
-        eb = cuda.local.array(MAXE, float64)  # noqa: F821
-        xs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        ys = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        vs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        out[i] = expect2_point(
-            code, a, b, mode, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks,
-            eb, xs, ws, ys, vs,
-        )
-
-
-@kernel(role="cuda")
 def moments1_cuda(
     code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
@@ -513,8 +400,8 @@ def moments1_cuda(
 
 
 @kernel(role="cuda")
-def expect2_pair_cuda(
-    code, a, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+def pair_cuda(
+    code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
     i = cuda.grid(1)  # noqa: F821
     if i < q11.shape[0]:
@@ -523,12 +410,12 @@ def expect2_pair_cuda(
         ws = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
         ys = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
         vs = cuda.local.array(MAXN_CUDA, float64)  # noqa: F821
-        r1, r2 = expect2_pair_point(
-            code, a, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges, kinks, eb, xs, ws,
-            ys, vs,
+        r0, r1 = pair_point(
+            code, a, b, mode, a2, b2, q11[i], q22[i], c[i], rule, maxw, t, wt, gedges, aedges,
+            kinks, eb, xs, ws, ys, vs,
         )
-        out[i, 0] = r1
-        out[i, 1] = r2
+        out[i, 0] = r0
+        out[i, 1] = r1
 
 
 @kernel(role="cuda")

@@ -239,13 +239,7 @@ def _launch(act: Activation, target: str, name: str, args: tuple, n: int) -> Non
 
 #: rough serial cost of one grid point (ns) per kernel, for the serial/parallel choice
 #: (1-D: ~200 nodes; pair: ~200 x 200 nodes; Hermite: ~600 nodes x 256 coefficients)
-_NS_PER_ITEM = {
-    "expect1_grid": 6e3,
-    "moments1_grid": 8e3,
-    "expect2_grid": 1.2e6,
-    "expect2_pair_grid": 1.5e6,
-    "hermite_grid": 3e5,
-}
+_NS_PER_ITEM = {"moments1_grid": 8e3, "pair_grid": 1.5e6, "hermite_grid": 3e5}
 
 
 def expect(
@@ -274,10 +268,11 @@ def expect(
     r, maxw, t, wt = _setup(act, rule, order, target)
     _check_growth(act, (a if a >= 0 else None, b if b >= 0 else None), [qa])
     flat = np.ascontiguousarray(qa, dtype=float).ravel()
-    out = np.empty_like(flat)
-    args = (act.code, a, b, flat, r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, out)
-    _launch(act, target, "expect1_grid", args, flat.size)
-    return _finish(out, qa.shape)
+    out = np.empty((flat.size, 1))
+    pab = (np.array([a], dtype=np.int64), np.array([b], dtype=np.int64))
+    args = (act.code, *pab, flat, r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, out)
+    _launch(act, target, "moments1_grid", args, flat.size)
+    return _finish(out[:, 0], qa.shape)
 
 
 def gaussian_rule(
@@ -335,10 +330,11 @@ def _expect2(activation, q11, q22, c, a, b, mode, rule, order, target):
     r, maxw, t, wt = _setup(act, rule, order, target)
     _check_growth(act, (a if a >= 0 else None, b if b >= 0 else None), [q11a, q22a])
     f = [np.ascontiguousarray(v, dtype=float).ravel() for v in (q11a, q22a, ca)]
-    out = np.empty_like(f[0])
-    args = (act.code, a, b, mode, *f, r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, out)
-    _launch(act, target, "expect2_grid", args, out.size)
-    return _finish(out, shape)
+    out = np.empty((f[0].size, 2))
+    args = (act.code, a, b, mode, -2, -2, *f, r, maxw, t, wt, gauss.GEDGES, act.edges,
+            act.kinks, out)
+    _launch(act, target, "pair_grid", args, f[0].size)
+    return _finish(out[:, 0], shape)
 
 
 def expect2(
@@ -445,8 +441,9 @@ def expect2_pair(
     _check_growth(act, (d, d + 1), [q11a, q22a])
     f = [np.ascontiguousarray(v, dtype=float).ravel() for v in (q11a, q22a, ca)]
     out = np.empty((f[0].size, 2))
-    args = (act.code, d, *f, r, maxw, t, wt, gauss.GEDGES, act.edges, act.kinks, out)
-    _launch(act, target, "expect2_pair_grid", args, f[0].size)
+    args = (act.code, d, d, 2, d + 1, d + 1, *f, r, maxw, t, wt, gauss.GEDGES, act.edges,
+            act.kinks, out)
+    _launch(act, target, "pair_grid", args, f[0].size)
     if np.isnan(out).any():
         _finish(out, out.shape)
     return out[:, 0].reshape(shape), out[:, 1].reshape(shape)

@@ -188,6 +188,9 @@ def _dV(act, q, sw2, sb2, quad):
     E[phi phi''] = sum_k J_k phi(k) exp(-k^2 / 2q) / sqrt(2 pi q) exactly (relu: 0, so
     V'(q) = sigma_w^2 / 2).
     """
+    if _fused(act, quad):
+        m = expect_moments(act, q, [(1, 1), (0, 2)], **quad)
+        return sw2 * (m[..., 0] + m[..., 1])
     if act.max_deriv >= 2:
         return sw2 * (E1(act, q, (1, 1), **quad) + E1(act, q, (0, 2), **quad))
     pwl = _piecewise_linear_kinks(act)
