@@ -301,12 +301,14 @@ def hermite_point(
 # ----------------------------------------------------------------- CPU drivers
 # One body per kernel (``*_item``: grid point i, its own scratch buffers) and two
 # drivers: ``*_grid`` (``prange``) and ``*_serial``.  ``quadrature._launch`` picks one by
-# the batch's estimated work (:mod:`._threads`); both give bitwise equal results.  Three
+# the batch's estimated work (:mod:`._threads`); both give bitwise equal results.  The
+# items are inlined into their drivers (``inline="always"``, one compilation fewer each),
+# and the ``prange`` index is cast to int64 so both drivers type the body alike.  Three
 # kernel families only (1-D moments, the correlated pair, Hermite coefficients): each
 # compiled entry point costs 1.5-3 CPU-s without the disk cache.
 
 
-@kernel()
+@kernel(inline="always")
 def moments1_item(
     i, code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
@@ -317,7 +319,7 @@ def moments1_item(
                    out, i)
 
 
-@kernel()
+@kernel(inline="always")
 def pair_item(
     i, code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
@@ -332,7 +334,7 @@ def pair_item(
     )
 
 
-@kernel()
+@kernel(inline="always")
 def hermite_item(
     i, code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out
 ):  # pragma: no cover - compiled
@@ -346,39 +348,55 @@ def hermite_item(
 
 
 @kernel(role="cpu", parallel=True)
-def moments1_grid(code, pa, pb, q, *args):  # pragma: no cover - compiled
+def moments1_grid(
+    code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in prange(q.shape[0]):
-        moments1_item(i, code, pa, pb, q, *args)
+        moments1_item(np.int64(i), code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out)
 
 
 @kernel(role="cpu")
-def moments1_serial(code, pa, pb, q, *args):  # pragma: no cover - compiled
+def moments1_serial(
+    code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in range(q.shape[0]):
-        moments1_item(i, code, pa, pb, q, *args)
+        moments1_item(i, code, pa, pb, q, rule, maxw, t, wt, gedges, aedges, kinks, out)
 
 
 @kernel(role="cpu", parallel=True)
-def pair_grid(code, a, b, mode, a2, b2, q11, *args):  # pragma: no cover - compiled
+def pair_grid(
+    code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in prange(q11.shape[0]):
-        pair_item(i, code, a, b, mode, a2, b2, q11, *args)
+        pair_item(
+            np.int64(i), code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges,
+            kinks, out)
 
 
 @kernel(role="cpu")
-def pair_serial(code, a, b, mode, a2, b2, q11, *args):  # pragma: no cover - compiled
+def pair_serial(
+    code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in range(q11.shape[0]):
-        pair_item(i, code, a, b, mode, a2, b2, q11, *args)
+        pair_item(
+            i, code, a, b, mode, a2, b2, q11, q22, c, rule, maxw, t, wt, gedges, aedges, kinks, out)
 
 
 @kernel(role="cpu", parallel=True)
-def hermite_grid(code, d, q, *args):  # pragma: no cover - compiled
+def hermite_grid(
+    code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in prange(q.shape[0]):
-        hermite_item(i, code, d, q, *args)
+        hermite_item(
+            np.int64(i), code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out)
 
 
 @kernel(role="cpu")
-def hermite_serial(code, d, q, *args):  # pragma: no cover - compiled
+def hermite_serial(
+    code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out
+):  # pragma: no cover - compiled
     for i in range(q.shape[0]):
-        hermite_item(i, code, d, q, *args)
+        hermite_item(i, code, d, q, kmax, ttol, hz, rule, maxw, t, wt, gedges, aedges, kinks, out)
 
 
 # ---------------------------------------------------------------- CUDA kernels

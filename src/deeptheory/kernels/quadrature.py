@@ -214,7 +214,8 @@ def _finish(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | float:
     return res if res.ndim else float(res)
 
 
-def _launch(act: Activation, target: str, name: str, args: tuple, n: int) -> None:
+def _launch(act: Activation, target: str, name: str, args: tuple, n: int,
+            ns_per_item: float | None = None) -> None:
     if target == "cuda":
         from numba import cuda
 
@@ -234,12 +235,13 @@ def _launch(act: Activation, target: str, name: str, args: tuple, n: int) -> Non
         if target == "parallel":
             parallel(*args)
         else:
-            pick(serial, parallel, n * _NS_PER_ITEM[name])(*args)
+            per = _NS_PER_ITEM[name] if ns_per_item is None else ns_per_item
+            pick(serial, parallel, n * per)(*args)
 
 
 #: rough serial cost of one grid point (ns) per kernel, for the serial/parallel choice
-#: (1-D: ~200 nodes; pair: ~200 x 200 nodes; Hermite: ~600 nodes x 256 coefficients)
-_NS_PER_ITEM = {"moments1_grid": 8e3, "pair_grid": 1.5e6, "hermite_grid": 3e5}
+#: (1-D: ~200 nodes; pair: ~200 x 200 nodes; Hermite: ~600 ns per coefficient)
+_NS_PER_ITEM = {"moments1_grid": 8e3, "pair_grid": 1.5e6}
 
 
 def expect(
@@ -505,7 +507,7 @@ def hermite_coefficients(
     out = np.empty((flat.size, kmax + 2))
     args = (act.code, d, flat, kmax, tail_rtol, hz, r, maxw, t, wt, gauss.HEDGES, act.edges,
             act.kinks, out)
-    _launch(act, target, "hermite_grid", args, flat.size)
+    _launch(act, target, "hermite_grid", args, flat.size, ns_per_item=600.0 * (kmax + 1))
     if np.isnan(out).any():
         raise ValueError(
             f"hermite_coefficients: the rule needs more than the node buffer ({gauss.MAXN}) "

@@ -24,12 +24,12 @@ import numpy as np
 
 from .._validation import as_float
 from ..kernels import Activation
-from ..kernels.quadrature import expect2_pair
+from ..kernels.quadrature import expect2_pair, expect_moments
 from ._gauss import CLOSED_2D, E1, E2, E2_sqdiff, check_quad
 from ._mehler import c_star_series
 from ._params import check_solver, network_params, shaped
 from ._solve import bracketed_newton, check_on_fail, report
-from .qmap import _V, Q_INF, _q_star, growth_a2
+from .qmap import _V, Q_INF, _fused, _q_star, growth_a2
 
 __all__ = ["c_map", "c_map_slope", "c_star", "chi_c"]
 
@@ -121,7 +121,14 @@ def fixed_point_state(act, sw2, sb2, quad, rtol=1e-13, maxiter=100, on_fail="rai
     fin = ~inf & ~zero & ~np.isnan(qs)
     qe = np.where(fin, qs, 1.0)  # placeholder where a limit is used instead
     chi1 = np.full(n, np.nan)
-    chi1[fin] = sw2[fin] * E1(act, qe[fin], (1, 1), **quad)
+    moments = None
+    if _fused(act, quad):
+        # E[phi'^2], E[phi phi''], E[phi''^2] at q* in one pass (callers want the last two)
+        moments = np.full((n, 3), np.nan)
+        moments[fin] = expect_moments(act, qe[fin], [(1, 1), (0, 2), (2, 2)], **quad)
+        chi1[fin] = sw2[fin] * moments[fin, 0]
+    else:
+        chi1[fin] = sw2[fin] * E1(act, qe[fin], (1, 1), **quad)
     if zero.any():
         chi1[zero] = sw2[zero] * phi1_sq_at_zero(act)
     cs = np.ones(n)
@@ -142,7 +149,7 @@ def fixed_point_state(act, sw2, sb2, quad, rtol=1e-13, maxiter=100, on_fail="rai
     if chaos.size:
         cs[chaos], chic[chaos] = _c_star_chaotic(
             act, qe[chaos], sw2[chaos], sb2[chaos], s1[chaos], quad, rtol, maxiter, on_fail)
-    return {"q_star": qs, "chi1": chi1, "c_star": cs, "chi_c": chic}
+    return {"q_star": qs, "chi1": chi1, "c_star": cs, "chi_c": chic, "moments": moments}
 
 
 def phi1_sq_at_zero(act) -> float:

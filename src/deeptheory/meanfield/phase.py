@@ -231,14 +231,17 @@ def phase_diagram(
         st = fixed_point_state(act, w, b, quad, rtol, maxiter, "ignore")
         qs = st["q_star"]
         qe = np.where(np.isinf(qs), Q_INF, np.where(np.isnan(qs), 1.0, np.maximum(qs, 1e-300)))
-        if _fused(act, quad):
-            # V'(q*) = sigma_w^2 E[phi'^2 + phi phi''] and chi_2 from one pass
-            m = expect_moments(act, qe, [(1, 1), (0, 2), (2, 2)], **quad)
+        if st["moments"] is not None:
+            # V'(q*) = sigma_w^2 E[phi'^2 + phi phi''] and chi_2 from the pass that gave chi_1
+            m = st["moments"]
             fin = np.isfinite(qs) & (qs > 0)
             slope = np.where(fin, w * (m[:, 0] + m[:, 1]), np.nan)
             lim = ~fin & ~np.isnan(qs)
             slope[lim] = _q_slope_at_fixed_point(act, qs[lim], qe[lim], w[lim], b[lim], quad)
             c2 = w * m[:, 2]
+            # chi_2 at q* = inf is evaluated at Q_INF, at q* = 0 at q = 1e-300
+            if (lim := np.isinf(qs) | (qs == 0.0)).any():
+                c2[lim] = w[lim] * E1(act, qe[lim], (2, 2), **quad)
         else:
             slope = _q_slope_at_fixed_point(act, qs, qe, w, b, quad)
             c2 = w * E1(act, qe, (2, 2), **quad) if act.max_deriv >= 2 else None
