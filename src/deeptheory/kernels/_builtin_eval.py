@@ -2,7 +2,10 @@
 
 ``act_eval(code, d, x)`` returns the d-th derivative of built-in activation
 ``code`` at ``x`` (nan where that derivative contains a Dirac delta).
-Plain Python on the ``math`` module, compiled by Numba for CPU and CUDA.
+Plain Python on the ``math`` module (``act_eval_py``), compiled by Numba for CPU
+and CUDA; the CPU entry point compiles the body once for all argument literals.
+``BUILTIN_META[code] = (max_deriv, kinks, odd)``, derived by sympy, lets the
+registry be built at import without sympy.
 """
 
 import math
@@ -101,4 +104,25 @@ def act_eval_py(code, d, x):
     return math.nan
 
 
-act_eval = njit(cache=True)(act_eval_py)
+act_eval_impl = njit(cache=True)(act_eval_py)
+
+
+@njit(cache=True)
+def act_eval(code, d, x):
+    return act_eval_impl(int(code), int(d), x)
+
+
+#: code -> (max_deriv, kinks, odd), derived by sympy (deeptheory.kernels._codegen)
+BUILTIN_META = {
+    0: (2, (), True),
+    1: (2, (), True),
+    2: (2, (), True),
+    3: (1, (0.0,), False),
+    4: (1, (-1.0, 1.0), True),
+    5: (2, (), False),
+    6: (2, (), False),
+    7: (2, (), False),
+    8: (2, (0.0,), False),
+    9: (2, (), False),
+    10: (2, (), True),
+}

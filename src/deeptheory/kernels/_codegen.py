@@ -6,7 +6,8 @@ functions (a jump in phi^(d-1) puts a Dirac delta in phi^(d)), and
 :func:`eval_source` prints the result as plain Python (``math`` module only)
 that Numba compiles for the CPU and for CUDA.  ``tools/gen_activations.py``
 uses it once to write ``_builtin_eval.py``; :func:`register_activation` uses it
-at run time for user expressions.
+at run time for user expressions.  It imports sympy, so nothing imports it at
+start-up (the registry of built-ins uses the generated ``_builtin_eval.py``).
 """
 
 from __future__ import annotations
@@ -109,6 +110,19 @@ def derive(expr: sp.Expr) -> Derived:
     if not _continuous(expr, pts):
         raise ValueError("activation must be continuous (phi itself has a jump)")
     return Derived(expr, tuple(derivs))
+
+
+def is_odd(expr: sp.Expr) -> bool:
+    """True if phi(-x) = -phi(x) identically (sympy ``simplify``)."""
+    try:
+        return bool(sp.simplify(expr.subs(X, -X) + expr) == 0)
+    except Exception:  # pragma: no cover - sympy corner cases
+        return False
+
+
+def kinks(expr: sp.Expr) -> list[float]:
+    """Sorted Piecewise breakpoints of ``expr`` as floats (the quadrature's extra edges)."""
+    return sorted(float(p) for p in _breakpoints(expr))
 
 
 class _Printer(PythonCodePrinter):

@@ -98,20 +98,76 @@ def cuda_simulator() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
 
 
+def _entry_point(impl: Any) -> Callable:
+    """``act_eval(code, d, x)`` calling ``impl`` with int(code), int(d): literals dropped.
+
+    Numba compiles a callee once per distinct argument types, and a constant argument
+    (``fval(code, 0, x)``) has a literal type, so without this entry point the whole
+    act_eval body would be compiled again for every constant d (as in ``_builtin_eval``).
+    """
+
+    def act_eval(code, d, x):  # pragma: no cover - compiled
+        return impl(int(code), int(d), x)
+
+    return act_eval
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Global names ``code`` and the code objects nested in it refer to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _uses_act_eval(func: Callable, seen: dict[str, bool] | None = None) -> bool:
+    """True if ``func`` calls ``act_eval``, directly or through other compiled functions.
+
+    A kernel that does not (``build_rule``, ``add_panel``: the quadrature rule depends on
+    the activation only through the arrays passed in) compiles to the same code for every
+    activation, so :func:`specialise` reuses its disk-cached built-in compilation instead
+    of compiling a clone per user activation.  Names that cannot be resolved count as
+    dependent.
+    """
+    seen = {} if seen is None else seen
+    key = f"{func.__module__}.{func.__qualname__}"
+    if key in seen:
+        return seen[key]
+    seen[key] = True  # recursion guard: a cycle counts as dependent (safe side)
+    dep = False
+    for name in _code_names(func.__code__):
+        if name == "act_eval":
+            dep = True
+        elif name in _SPECS:
+            dep = _uses_act_eval(_SPECS[name].py_func, seen)
+        else:
+            val = func.__globals__.get(name)
+            inner = getattr(val, "py_func", None)  # another Numba dispatcher
+            if inner is not None:
+                dep = _uses_act_eval(inner, seen)
+        if dep:
+            break
+    seen[key] = dep
+    return dep
+
+
 def specialise(act_eval_py: Callable, target: str) -> types.SimpleNamespace:
     """Compile every registered kernel with ``act_eval`` = ``act_eval_py`` for ``target``.
 
     ``target`` is ``"cpu"`` (entry points with their ``parallel`` option) or
     ``"cuda"`` (helpers as device functions, ``role="cuda"`` kernels as kernels).
+    On the CPU, kernels that do not depend on the activation (:func:`_uses_act_eval`)
+    are the built-in, disk-cached compilations themselves: nothing is compiled twice.
     """
-    load_kernel_modules()
+    mods = {m.__name__: m for m in load_kernel_modules()}
     g: dict[str, Any] = {}
     for spec in _SPECS.values():
         g.update(spec.py_func.__globals__)
     out: dict[str, Any] = {}
     act_eval_py = unique_clone(act_eval_py)
     if target == "cpu":
-        g["act_eval"] = njit(act_eval_py)
+        g["act_eval"] = njit(unique_clone(_entry_point(njit(act_eval_py))))
     elif target == "cuda":
         from numba import (
             cuda,  # deferred: numba-cuda is an optional extra
@@ -124,18 +180,23 @@ def specialise(act_eval_py: Callable, target: str) -> types.SimpleNamespace:
         g["MAXN_CUDA"] = MAXN_CUDA
     else:
         raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
+    seen: dict[str, bool] = {}
     for spec in _SPECS.values():
-        clone = unique_clone(spec.py_func, g)
         if target == "cpu":
             if spec.role == "cuda":
                 continue
-            compiled = njit(**spec.options)(clone)
+            builtin = getattr(mods.get(spec.py_func.__module__), spec.name, None)
+            if getattr(builtin, "py_func", None) is spec.py_func and not _uses_act_eval(
+                    spec.py_func, seen):
+                g[spec.name] = out[spec.name] = builtin
+                continue
+            compiled = njit(**spec.options)(unique_clone(spec.py_func, g))
         else:
             from numba import cuda
 
             if spec.role == "cpu":
                 continue
-            compiled = cuda.jit(device=(spec.role == "device"))(clone)
+            compiled = cuda.jit(device=(spec.role == "device"))(unique_clone(spec.py_func, g))
         g[spec.name] = compiled
         out[spec.name] = compiled
     return types.SimpleNamespace(**out)

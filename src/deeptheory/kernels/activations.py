@@ -6,6 +6,11 @@ derived once with sympy (``tools/gen_activations.py`` writes
 ``_builtin_eval.py``); :func:`register_activation` does the same at run time
 for a user expression such as ``"tanh(x) + 0.1*x"``.
 
+Start-up: this module does not import sympy.  The built-ins are registered from
+the generated code and metadata in ``_builtin_eval.py`` (max_deriv, kinks, odd,
+derived by sympy when that file was written); sympy is imported on first use of
+``Activation.expr`` / ``derivative_expr`` or by :func:`register_activation`.
+
 Non-smooth activations declare which derivatives exist as functions:
 ``max_deriv`` is 1 for relu and hard_tanh (phi'' contains a Dirac delta), so a
 quantity that needs phi'' (chi_2, xi_q, curvature) raises ``ValueError``.
@@ -19,17 +24,18 @@ import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 from numba import njit
-from sympy.calculus.util import continuous_domain
 
 from . import _builtin_eval
-from ._codegen import X, _breakpoints, derive, eval_source, parse_expr, to_source
+from ._builtin_eval import act_eval as _builtin_act_eval
 from ._specialise import unique_clone
 from .activation_defs import BUILTIN_DEFS
+
+if TYPE_CHECKING:  # sympy is imported lazily (start-up time): see the module doc
+    import sympy as sp
 
 #: panel edges in units of x shared by all activations (kinks of relu, hard_tanh, elu).
 #: The edges out to +-64 resolve the exponential approach of sigmoid, softplus, silu,
@@ -54,14 +60,47 @@ def _eval_array_py(act_eval, code, d, x, out):  # pragma: no cover - compiled
         out[i] = act_eval(code, d, x[i])
 
 
-# Built-in activations share one act_eval dispatcher: that compilation is cached on disk.
-# User activations each bring their own dispatcher as an argument type; caching those would
-# store overloads keyed on short-lived dispatchers, and pickling the cache index fails once
-# one of them has been garbage collected ("underlying object has vanished").  The user
-# variant is compiled from a renamed clone so that its symbols can never coincide with the
-# cached built-in ones (see deeptheory.kernels._specialise).
-_eval_array = njit(cache=True)(_eval_array_py)
+def _eval_array_builtin_py(code, d, x, out):  # pragma: no cover - compiled
+    for i in range(x.size):
+        out[i] = _builtin_act_eval(code, d, x[i])
+
+
+# Built-in activations call the one act_eval of _builtin_eval as a global: that compilation
+# is cached on disk.  No cached function takes a dispatcher as an argument: its type would
+# key the cache index, and once the dispatcher of an older process (or an older generated
+# _builtin_eval.py) sits in the index, pickling the index fails ("underlying object has
+# vanished").  User activations bring their own dispatcher as an argument to an uncached
+# clone, renamed so that its symbols can never coincide with the cached built-in ones (see
+# deeptheory.kernels._specialise).
+_eval_array = njit(cache=True)(_eval_array_builtin_py)
 _eval_array_user = njit(cache=False)(unique_clone(_eval_array_py))
+
+
+class _LazyExpr:
+    """Descriptor of ``Activation.expr``: a definition string is parsed by sympy on first read.
+
+    Built-ins are registered with their definition string (``activation_defs.py``) so
+    that importing the registry does not import sympy.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:  # class access: no default value for the dataclass field
+            raise AttributeError(self._slot[1:])
+        e = obj.__dict__[self._slot]
+        if isinstance(e, str):
+            from ._codegen import parse_expr
+
+            with _LOCK:
+                e = obj.__dict__[self._slot]
+                if isinstance(e, str):
+                    e = obj.__dict__[self._slot] = parse_expr(e)
+        return e
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self._slot] = value
 
 
 @dataclass(eq=False)
@@ -71,7 +110,7 @@ class Activation:
     Attributes
     ----------
     name : registry name.
-    expr : the sympy expression of phi(x).
+    expr : the sympy expression of phi(x) (built-ins: parsed, importing sympy, on first use).
     code : integer code passed to compiled kernels.
     max_deriv : highest derivative that exists as a function (0, 1 or 2).
     max_panel : widest quadrature panel in x that resolves phi (inf unless oscillating).
@@ -81,7 +120,7 @@ class Activation:
     """
 
     name: str
-    expr: sp.Expr
+    expr: sp.Expr = _LazyExpr()
     code: int
     max_deriv: int
     max_panel: float
@@ -99,13 +138,19 @@ class Activation:
         xa = np.asarray(x, dtype=float)
         flat = np.ascontiguousarray(xa).ravel()
         out = np.empty_like(flat)
-        fn = _eval_array if self.builtin else _eval_array_user
-        fn(self.eval_jit, self.code, int(deriv), flat, out)
+        if self.builtin:
+            _eval_array(self.code, int(deriv), flat, out)
+        else:
+            _eval_array_user(self.eval_jit, self.code, int(deriv), flat, out)
         res = out.reshape(xa.shape)
         return res if res.ndim else float(res)
 
     def derivative_expr(self, deriv: int) -> sp.Expr:
         """sympy expression of phi^(deriv)."""
+        import sympy as sp
+
+        from ._codegen import X
+
         return sp.diff(self.expr, X, deriv)
 
     def require(self, deriv: int, quantity: str) -> None:
@@ -152,17 +197,9 @@ def _builtin_cpu_family() -> types.SimpleNamespace:
     return types.SimpleNamespace(**builtin_cpu_kernels())
 
 
-def _is_odd(expr: sp.Expr) -> bool:
-    try:
-        return bool(sp.simplify(expr.subs(X, -X) + expr) == 0)
-    except Exception:  # pragma: no cover - sympy corner cases
-        return False
-
-
-def _make(name: str, expr: sp.Expr, code: int, max_panel: float, eval_py, eval_jit, builtin):
-    der = derive(expr)
-    kinks = [float(p) for p in _breakpoints(expr)]
-    kinks_a = np.array(sorted(kinks), dtype=float)
+def _make(name: str, expr: sp.Expr | str, code: int, max_panel: float, max_deriv: int,
+          kinks: Any, odd: bool, eval_py, eval_jit, builtin) -> Activation:
+    kinks_a = np.array(sorted(float(k) for k in kinks), dtype=float)
     edges = np.unique(np.concatenate([AEDGES, kinks_a]))
     edges.flags.writeable = False
     kinks_a.flags.writeable = False
@@ -170,9 +207,9 @@ def _make(name: str, expr: sp.Expr, code: int, max_panel: float, eval_py, eval_j
         name=name,
         expr=expr,
         code=code,
-        max_deriv=der.max_deriv,
+        max_deriv=int(max_deriv),
         max_panel=float(max_panel),
-        odd=_is_odd(expr),
+        odd=bool(odd),
         edges=edges,
         kinks=kinks_a,
         eval_py=eval_py,
@@ -181,12 +218,32 @@ def _make(name: str, expr: sp.Expr, code: int, max_panel: float, eval_py, eval_j
     )
 
 
+# Built-ins: no sympy at import.  max_deriv, kinks and odd were derived by sympy
+# (deeptheory.kernels._codegen) when tools/gen_activations.py wrote _builtin_eval.py;
+# a test regenerates that file and fails if it is stale.
+def _builtin_meta(d: Any) -> tuple[int, tuple[float, ...], bool]:
+    """(max_deriv, kinks, odd) of a built-in: generated, or derived by sympy if stale."""
+    meta = getattr(_builtin_eval, "BUILTIN_META", {}).get(d.code)
+    if meta is not None:
+        return meta
+    # _builtin_eval.py predates this definition (test_generated_source_up_to_date fails
+    # until tools/gen_activations.py is rerun): derive it now, importing sympy
+    from ._codegen import derive, is_odd, kinks, parse_expr
+
+    e = parse_expr(d.expr)
+    return derive(e).max_deriv, tuple(kinks(e)), is_odd(e)
+
+
 for _d in BUILTIN_DEFS:
+    _md, _kinks, _odd = _builtin_meta(_d)
     _REGISTRY[_d.name] = _make(
         _d.name,
-        parse_expr(_d.expr),
+        _d.expr,
         _d.code,
         _d.max_panel,
+        _md,
+        _kinks,
+        _odd,
         _builtin_eval.act_eval_py,
         _builtin_eval.act_eval,
         True,
@@ -206,6 +263,11 @@ def _undefined_set(e: sp.Expr) -> sp.Set | None:
     conditions must cover the real line); ``None`` where sympy cannot decide (erf,
     for instance), in which case :func:`_probe` checks a dense sample numerically.
     """
+    import sympy as sp
+    from sympy.calculus.util import continuous_domain
+
+    from ._codegen import X
+
     reals = sp.S.Reals
     pieces = e.args if isinstance(e, sp.Piecewise) else ((e, sp.true),)
     bad: sp.Set = sp.S.EmptySet
@@ -242,6 +304,8 @@ def _check_real_line(e: sp.Expr, expr: Any) -> None:
     |x| < 40) or a Piecewise without an otherwise-branch makes every Gaussian
     expectation undefined or divergent.
     """
+    import sympy as sp
+
     bad = _undefined_set(e)
     if bad is None or bad is sp.S.EmptySet:
         return
@@ -356,6 +420,8 @@ def register_activation(
         raise ValueError(f"activation {name!r} already registered (pass overwrite=True)")
     if not (max_panel > 0):
         raise ValueError(f"max_panel must be > 0, got {max_panel!r}")
+    from ._codegen import _breakpoints, derive, eval_source, is_odd, parse_expr, to_source
+
     e = parse_expr(expr)
     _check_real_line(e, expr)
     try:
@@ -373,7 +439,8 @@ def register_activation(
     eval_py = ns["act_eval_py"]
     eval_py.__qualname__ = f"act_eval_user{code}"
     _probe(eval_py, code, der.max_deriv, expr)
-    act = _make(key, e, code, max_panel, eval_py, njit(eval_py), False)
+    act = _make(key, e, code, max_panel, der.max_deriv, _breakpoints(e), is_odd(e), eval_py,
+                njit(eval_py), False)
     with _LOCK:
         _REGISTRY[key] = act
     return act
