@@ -10,10 +10,14 @@ from .montecarlo import NetworkSample, propagate_batch, sample_network
 from .quadrature import (
     expect,
     expect2,
+    expect2_pair,
     expect2_sqdiff,
+    expect_moments,
     gaussian_rule,
+    hermite_coefficients,
     hermite_rule,
     legendre_rule,
+    order_for_rtol,
 )
 from .stieltjes import stieltjes_sum
 
@@ -25,6 +29,10 @@ __all__ = [
     "expect",
     "expect2",
     "expect2_sqdiff",
+    "expect2_pair",
+    "expect_moments",
+    "hermite_coefficients",
+    "order_for_rtol",
     "gaussian_rule",
     "stieltjes_sum",
     "get_activation",
