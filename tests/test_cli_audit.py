@@ -177,7 +177,8 @@ def test_phase_diagram_estimate_grows_with_the_grid():
     """The estimate is (cost per point) n^2 + (cost per row) n from the measured table."""
     pt, row = cli.COSTS["phase_point"]["tanh"], cli.COSTS["phase_row"]["*"]
     assert cli._phase_cost("tanh", 4000) == pytest.approx(pt * 4000**2 + row * 4000)
-    assert cli._phase_cost("tanh", 4000) > 3600  # the issue measured about a day
+    # 16 million points: tens of minutes even at the measured 0.2 ms per point, refused
+    assert cli._phase_cost("tanh", 4000) > 5 * cli.MAX_SECONDS
     assert cli._phase_cost("tanh", 100) < cli.MAX_SECONDS  # the README's default runs
 
 

@@ -56,19 +56,19 @@ PROGRESS_SECONDS = 5.0
 #: (``time.process_time``; 2-core x86-64 VM, Python 3.11, numpy 2.4, measured on the
 #: 2026-11 tree while other jobs loaded the machine, so upper-side on an idle one).
 #: phase-diagram: per grid point and per sigma_b2 row (the critical line) by activation,
-#: from ``mf.phase_diagram`` on 16 x 16, 32 x 32 and 64 x 64 grids (tanh: 9.6 s at 64 x 64,
-#: 36 s for the whole default 100 x 100 command;
-#: ``"*"``: any other activation, user expressions included, at the cost of gelu, the
-#: slowest built-in measured: 9.5 s at 16 x 16).  jacobian-spectrum: the theory part
+#: from ``mf.phase_diagram`` on a 32 x 32 grid after the Mehler-series engine (CPU per point:
+#: tanh 1.7e-4 s, hard_tanh 7.8e-4, gelu 2.3e-4, elu 2.6e-4, sin 1.0e-4; rounded up);
+#: ``"*"``: any other activation, user expressions included (their kernels are compiled
+#: in each process, a few seconds more).  jacobian-spectrum: the theory part
 #: (density of J J^T on 400 points, largest singular value at 12 depths) fixed + per
 #: layer (tanh: 19 s at depth 32, 43 s at depth 320), the sampled networks per
 #: width^3 x depth x trial (0.6-0.7e-9 s measured at width 300, depth 16).  info-plane:
 #: per training epoch (2000 epochs in 28 s) and per KDE record.  complexity: fixed + per
 #: index curve (the legend dominates: 4.7 s for 201 curves, 24 s for 1001).
 COSTS: dict[str, Any] = {
-    "phase_point": {"linear": 2e-6, "relu": 2e-6, "erf": 1e-5, "sigmoid": 3e-4,
-                    "tanh": 3e-3, "hard_tanh": 5e-3, "*": 4e-2},
-    "phase_row": {"linear": 1e-4, "relu": 1e-4, "erf": 1e-3, "*": 2.5e-2},
+    "phase_point": {"linear": 5e-6, "relu": 5e-6, "erf": 5e-6, "sigmoid": 1e-4,
+                    "tanh": 2e-4, "hard_tanh": 8e-4, "*": 1e-3},
+    "phase_row": {"linear": 1e-4, "relu": 1e-4, "erf": 1e-3, "*": 1e-3},
     "jacobian_fixed": 15.0,
     "jacobian_layer": 0.1,
     "jacobian_sample": 1e-9,
