@@ -1,33 +1,34 @@
 """Serial or parallel: launch a compiled loop on one thread when its batch is small.
 
 Why.  A Numba ``parallel=True`` loop forks and joins the thread pool at every launch.
-Measured on a 2-core x86-64 machine with Numba's default (GNU OpenMP) threading layer,
-the launch of an empty 64-iteration ``prange`` loop costs 2-4 us while the second core
-is idle, but 8-16 ms (median) while another process keeps that core busy: the calling
-thread spin-waits at the join (libgomp spins for a few milliseconds before it sleeps)
-while the worker waits for a core.  A solver that launches a kernel thousands of times
-on a handful of points then spends seconds in fork-joins (the Jacobian density of a
-depth-32 network: 66 s with two threads against 1.1 s with one).  A serial loop of the
-same body has no such cost.
+Measured on a 2-core x86-64 machine with Numba's default (GNU OpenMP) threading layer
+and libgomp's default wait policy, the launch of an empty 64-iteration ``prange`` loop
+costs 2-4 us while the second core is idle, but 1-16 ms (mean; median 16 ms with 0.2 ms
+of other work between launches) while other processes keep the cores busy: the calling
+thread spin-waits at the join (libgomp spins for milliseconds before it sleeps) while
+the worker waits for a core.  A solver that launches a kernel thousands of times on a
+handful of points then spends seconds in fork-joins (the Jacobian density of a depth-32
+network took 66 s with two threads against 1.1 s with one).  A serial loop of the same
+body has no such cost.
 
 Wait policy.  Importing this module sets ``OMP_WAIT_POLICY=passive`` in the environment
 unless it is already set (``os.environ.setdefault``): threads then sleep at a join
 instead of spinning, and the same loaded-machine launch measured 12-14 us (median; mean
-0.03-0.2 ms) instead of 8-16 ms, while an idle launch costs about 11 us instead of 3 us.
-libgomp reads the variable once, when Numba first starts its pool, so this acts only if
-no OpenMP pool was started before deeptheory was imported, and it applies to every
-OpenMP library the process loads afterwards; set ``OMP_WAIT_POLICY`` yourself (e.g. to
+0.03-0.23 ms) instead, while an idle launch costs about 11 us instead of 3 us.  libgomp
+reads the variable once, when Numba first starts its pool, so this acts only if no
+OpenMP pool was started before deeptheory was imported, and it applies to every OpenMP
+library the process loads afterwards; set ``OMP_WAIT_POLICY`` yourself (e.g. to
 ``active``) to override it.
 
 Policy.  Every caller estimates the serial time of its batch in nanoseconds (items times
 a per-item cost measured for that kernel) and :func:`use_parallel` says whether to launch
 the ``parallel=True`` driver: only when that estimate is at least :data:`MIN_PARALLEL_NS`
-and Numba has more than one thread.  With the default of 2 ms a launch that loses its
-fork-join on a loaded machine loses a few milliseconds on a batch that takes at least
-2 ms anyway, while a batch of 2 ms or more gains up to the thread count on an idle one;
-below that the fork-join's worst case dwarfs the gain.  Override with the environment
-variable ``DEEPTHEORY_MIN_PARALLEL_NS`` (read at import; 0 means "parallel whenever Numba
-has several threads") or assign :data:`MIN_PARALLEL_NS` at run time.
+and Numba has more than one thread.  The default, 2 ms, keeps the mean cost of a loaded
+launch (at most 0.23 ms with the passive policy) near a tenth of the batch, and its rare
+worst cases (a few ms) within a small multiple, while batches of 2 ms and more still gain
+up to the thread count on an idle machine.  Override with the environment variable
+``DEEPTHEORY_MIN_PARALLEL_NS`` (read at import; 0 means "parallel whenever Numba has
+several threads") or assign :data:`MIN_PARALLEL_NS` at run time.
 
 Pattern: one source of truth for the loop body, two compiled drivers::
 

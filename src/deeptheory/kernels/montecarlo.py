@@ -50,7 +50,9 @@ not expect equality with a pure-NumPy re-implementation.  Consecutive seeds give
 independent Mersenne-Twister streams (as far as MT19937 seeding allows); use
 non-overlapping ranges ``[seed, seed + n_trials)`` for independent runs.
 
-Threads: trials run in a ``prange`` loop (``numba.set_num_threads``); the matrix
+Threads: trials run in a ``prange`` loop (``numba.set_num_threads``) when their
+estimated serial time reaches the threshold of :mod:`deeptheory.kernels._threads`, else
+in a plain loop over the same seeded trial body (bitwise the same samples); the matrix
 products and QR inside call SciPy's BLAS/LAPACK.  BLAS threads on top of Numba's
 made a 500 x 500 orthogonal run 10-20x slower on a 2-core machine, so
 :func:`sample_network` sets OpenBLAS to one thread for the duration of the call
@@ -79,6 +81,7 @@ from .._validation import as_float as _as_float
 from .._validation import as_int
 from ._builtin_eval import act_eval
 from ._specialise import kernel
+from ._threads import pick
 from .activations import Activation, get_activation
 
 __all__ = [
@@ -162,6 +165,16 @@ def mc_trial(code, x1, x2, v, sw, sb, width, orth, trial, q1, q2, q12, g, d12): 
         a = nxt
 
 
+@kernel()
+def mc_seeded_trial(
+    code, x1, x2, v, sw, sb, width, orth, seed, trial, q1, q2, q12, g, d12
+):  # pragma: no cover - compiled
+    """Seed Numba's generator with ``seed + trial`` and run :func:`mc_trial` (the loop body
+    shared by the serial and the parallel driver)."""
+    np.random.seed(seed + trial)
+    mc_trial(code, x1, x2, v, sw, sb, width, orth, trial, q1, q2, q12, g, d12)
+
+
 @kernel(role="cpu", parallel=True)
 def mc_network_trials(
     code, x1, x2, v, sw, sb, width, orth, seed, q1, q2, q12, g, d12
@@ -172,8 +185,16 @@ def mc_network_trials(
     array analysis away from the layer loop, whose input changes shape N0 -> N).
     """
     for trial in prange(q1.shape[0]):
-        np.random.seed(seed + trial)
-        mc_trial(code, x1, x2, v, sw, sb, width, orth, trial, q1, q2, q12, g, d12)
+        mc_seeded_trial(code, x1, x2, v, sw, sb, width, orth, seed, trial, q1, q2, q12, g, d12)
+
+
+@kernel(role="cpu")
+def mc_network_trials_serial(
+    code, x1, x2, v, sw, sb, width, orth, seed, q1, q2, q12, g, d12
+):  # pragma: no cover - compiled
+    """:func:`mc_network_trials` on the calling thread (small batches; bitwise the same)."""
+    for trial in range(q1.shape[0]):
+        mc_seeded_trial(code, x1, x2, v, sw, sb, width, orth, seed, trial, q1, q2, q12, g, d12)
 
 
 @kernel()
@@ -358,8 +379,10 @@ def sample_network(
     )
     out = [np.zeros((n_trials, depth)) for _ in range(5)]
     fam = act.family("cpu")
+    run = pick(fam.mc_network_trials_serial, fam.mc_network_trials,
+               n_trials * _trial_ns(a1.size, width, depth, orth))
     with single_thread_blas():
-        fam.mc_network_trials(act.code, a1, a2, av, sw, sb, width, orth, seed, *out)
+        run(act.code, a1, a2, av, sw, sb, width, orth, seed, *out)
     if not all(np.isfinite(o).all() for o in out):
         warnings.warn(
             "sample_network: non-finite values (overflow in a deep expanding network); "
@@ -368,6 +391,24 @@ def sample_network(
             stacklevel=2,
         )
     return NetworkSample(q1=out[0], q2=out[1], q12=out[2], g=out[3], d12=out[4])
+
+
+#: serial cost of one trial, ns: per weight entry drawn and multiplied (3 columns), per
+#: Householder QR flop (orthogonal) and per unit and layer (activations, statistics);
+#: measured on a 2-core x86-64 machine (55-90 ns per entry, 0.3-0.5 ns per QR flop)
+NS_PER_WEIGHT = 50.0
+NS_PER_QR_FLOP = 0.35
+NS_PER_UNIT = 100.0
+
+
+def _trial_ns(n0: int, width: int, depth: int, orth: int) -> float:
+    """Estimated serial time of one trial of :func:`sample_network` (ns)."""
+    entries = width * (n0 + (depth - 1) * width)
+    qr = 0.0
+    if orth:
+        m, n = max(width, n0), min(width, n0)
+        qr = 2.0 * m * n * n - 2.0 * n**3 / 3.0 + (depth - 1) * 4.0 * width**3 / 3.0
+    return NS_PER_WEIGHT * entries + NS_PER_QR_FLOP * qr + NS_PER_UNIT * width * depth
 
 
 def _network_args(sigma_w2, sigma_b2, width, depth, weights, seed, n_trials=1):

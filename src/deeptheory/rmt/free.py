@@ -48,13 +48,14 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._api import ConvergenceError, Result, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
-from .numerical import SpectralLaw, _check_law
+from . import _power
+from .numerical import DiscreteLaw, SpectralLaw, _check_law
 
 __all__ = [
     "FreeConvolution",
@@ -85,6 +86,13 @@ def _wrap(r: np.ndarray) -> np.ndarray:
     return r.real + 1j * np.angle(np.exp(1j * r.imag))
 
 
+#: step halvings of the damped Newton line search
+_HALVINGS = 30
+#: a line-search call tries at least this many (point, step length) pairs: few remaining
+#: points try several halvings at once (one kernel launch instead of one per halving)
+_LINE_BATCH = 64
+
+
 def _newton(
     unknowns: list[np.ndarray],
     residual: Callable,
@@ -99,12 +107,19 @@ def _newton(
     ``max_step(u)`` (optional) caps the length of each unknown's step per point (a trust
     region: it keeps subordination points from jumping onto the poles of a discrete law).
     A step is halved (up to 30 times) until the residual norm drops and
-    ``admissible(u)`` holds.  Returns the unknowns and the final residual norm.
+    ``admissible(u)`` holds; when few points are left in the line search they try their
+    next halvings in one residual call (at least ``_LINE_BATCH`` candidates per call) and
+    each keeps its first acceptable one, which is the step halving one at a time would
+    take.  Returns the unknowns and the final residual norm.
     """
     k = len(unknowns)
     u = [a.copy() for a in unknowns]
     r, jac = residual(u)
     norm = np.sqrt(sum(np.abs(ri) ** 2 for ri in r))
+    # points whose whole line search failed: their state is unchanged, so every further
+    # iteration would repeat the same rejected steps (typically a residual at rounding
+    # level above 1e-14): they stop, which changes no value
+    stuck = np.zeros(u[0].shape, bool)
     for _ in range(iters):
         if k == 1:
             steps = [r[0] / jac[0][0]]
@@ -121,6 +136,7 @@ def _newton(
         # converged: a negligible step, or a residual at rounding level (1e-14) where
         # further steps cannot lower it
         small |= norm < 1e-14
+        small |= stuck
         if np.all(small):
             break
         t = np.ones(u[0].shape)
@@ -128,25 +144,40 @@ def _newton(
             for si, cap in zip(steps, max_step(u), strict=True):
                 t = np.minimum(t, cap / np.maximum(np.abs(si), 1e-300))
         todo = ~small
-        for _ in range(30):
+        tried = 0
+        while tried < _HALVINGS:
             idx = np.nonzero(todo)[0]
             if idx.size == 0:
                 break
-            cand = [ui[idx] - t[idx] * si[idx] for ui, si in zip(u, steps, strict=True)]
+            # the stragglers' next nb step lengths t, t/2, ... in one residual call
+            nb = min(_HALVINGS - tried, -(-_LINE_BATCH // idx.size))
+            tt = np.empty((nb, idx.size))
+            tt[0] = t[idx]
+            for j in range(1, nb):
+                tt[j] = tt[j - 1] * 0.5
+            rep = np.tile(idx, nb)
+            tf = tt.ravel()
+            cand = [ui[rep] - tf * si[rep] for ui, si in zip(u, steps, strict=True)]
             with np.errstate(all="ignore"):
-                rc, jc = residual(cand, idx)
+                rc, jc = residual(cand, rep)
                 nc = np.sqrt(sum(np.abs(ri) ** 2 for ri in rc))
-            ok = np.isfinite(nc) & (nc < norm[idx] * (1.0 - 1e-4 * t[idx]) + 1e-300)
-            ok &= admissible(cand, idx)
-            acc = idx[ok]
+            ok = np.isfinite(nc) & (nc < norm[rep] * (1.0 - 1e-4 * tf) + 1e-300)
+            ok &= admissible(cand, rep)
+            okm = ok.reshape(nb, idx.size)
+            hit = okm.any(axis=0)
+            # per point, the first (longest) acceptable step, as halving one by one would
+            sel = (np.argmax(okm, axis=0) * idx.size + np.arange(idx.size))[hit]
+            acc = idx[hit]
             for j in range(k):
-                u[j][acc] = cand[j][ok]
-                r[j][acc] = rc[j][ok]
+                u[j][acc] = cand[j][sel]
+                r[j][acc] = rc[j][sel]
                 for i in range(k):
-                    jac[j][i][acc] = jc[j][i][ok]
-            norm[acc] = nc[ok]
+                    jac[j][i][acc] = jc[j][i][sel]
+            norm[acc] = nc[sel]
             todo[acc] = False
-            t[idx[~ok]] *= 0.5
+            t[idx[~hit]] = tt[-1][~hit] * 0.5
+            tried += nb
+        stuck |= todo
     return u, norm
 
 
@@ -155,11 +186,17 @@ def _top(s: float, xf: np.ndarray, heights: np.ndarray) -> float:
     return 4.0 * (s + float(np.abs(xf).max(initial=0.0))) + 1.0 + float(heights.max(initial=0))
 
 
-def _heights(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[np.ndarray]:
+def _levels(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[float]:
+    """Heights y_top, y_top shrink, ... down to the lowest final height (before the
+    per-point floor max(y, eps) and the last level eps itself)."""
     ys = [y_top]
     while ys[-1] * shrink > float(eps.min()):
         ys.append(ys[-1] * shrink)
-    return [np.maximum(y, eps) for y in ys] + [eps]
+    return ys
+
+
+def _heights(y_top: float, eps: np.ndarray, shrink: float = 0.25) -> list[np.ndarray]:
+    return [np.maximum(y, eps) for y in _levels(y_top, eps, shrink)] + [eps]
 
 
 def _prepare_x(
@@ -410,12 +447,31 @@ def free_multiplicative_convolution(
     return _result(xs, zb, gb, norm, "free_multiplicative_convolution", on_fail)
 
 
+class _WeightS(NamedTuple):
+    """S-transform of the weights W W^T in the power equation: S_W = 1/sigma_w^2
+    (``orthogonal``) or 1/(sigma_w^2 (1 + m)) (Gaussian)."""
+
+    orthogonal: bool
+    log_sigma_w2: float
+
+    def __call__(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log S_W(m), d/dm log S_W(m))."""
+        if self.orthogonal:
+            return np.full_like(m, -self.log_sigma_w2), np.zeros_like(m)
+        return -self.log_sigma_w2 - np.log1p(m), -1.0 / (1.0 + m)
+
+
+#: solve the power equation of a discrete law with the compiled per-point continuation
+#: (:mod:`deeptheory.rmt._power`); False: the vectorised solver below (any law)
+COMPILED_POWER = True
+
+
 def _power_solve(
     law: SpectralLaw,
     L: int,
     xf: np.ndarray,
     eps_abs: np.ndarray,
-    log_s_w: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+    log_s_w: _WeightS | None,
     m1_total: float,
     y_top: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -424,8 +480,20 @@ def _power_solve(
 
     Residual: L log w - (L - 1) log((1+m)/m) - L log S_W(m) - log z, m = M_law(w)
     (since log chi_W - log((1+m)/m) = -log S_W); ``log_s_w(m)`` returns (log S_W, d/dm),
-    or is None for no weight factor.
+    or is None for no weight factor.  A :class:`DiscreteLaw` goes through the compiled
+    per-point continuation (the same algorithm, one kernel launch), any other law
+    through the vectorised one.
     """
+    if COMPILED_POWER and isinstance(law, DiscreteLaw):
+        if log_s_w is None:
+            kind, lsw = _power.NO_WEIGHTS, 0.0
+        else:
+            kind = _power.ORTHOGONAL if log_s_w.orthogonal else _power.GAUSSIAN
+            lsw = log_s_w.log_sigma_w2
+        return _power.power_continuation(
+            law.nodes, law.weights, law.moments, L, xf, eps_abs,
+            np.array(_levels(y_top, eps_abs)), kind, lsw, m1_total,
+        )
     hs = _heights(y_top, eps_abs)
     z = xf + 1j * hs[0]
     m = m1_total / z

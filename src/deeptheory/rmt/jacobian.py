@@ -42,7 +42,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-import sympy as sp
 from scipy.special import ndtr
 
 from .. import meanfield as mf
@@ -107,6 +106,8 @@ def s1(weights: str) -> float:
 
 def _piecewise_constant_dphi(act: Activation) -> bool:
     """True if phi' is a constant or a Piecewise of constants (linear, relu, hard_tanh...)."""
+    import sympy as sp  # deferred: start-up time
+
     d = act.derivative_expr(1)
     if d.is_Number:
         return True

@@ -41,7 +41,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import mpmath
 import numpy as np
 
 from .._validation import as_float, as_int
@@ -236,6 +235,8 @@ def law_from_moments(moments: Any, *, dps: int = 50) -> DiscreteLaw:
     if abs(mom[0] - 1.0) > 1e-12:
         raise ValueError(f"moments[0] (total mass) must be 1, got {mom[0]!r}")
     n = mom.size // 2
+    import mpmath  # deferred: start-up time
+
     with mpmath.workdps(dps):
         mu = [mpmath.mpf(float(v)) for v in mom[: 2 * n]]
         prev = [mpmath.mpf(0)] * (2 * n)

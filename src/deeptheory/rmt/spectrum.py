@@ -44,12 +44,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import sympy as sp
 
 from .._api import Result, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
 from ..kernels import get_activation, legendre_rule
-from .free import _check_continuation, _power_solve
+from .free import _check_continuation, _power_solve, _WeightS
 from .jacobian import _network_grid, _setup, dphi_moment
 from .numerical import DiscreteLaw, dphi2_law
 
@@ -92,9 +91,12 @@ class _General(NamedTuple):
     L: int
     orthogonal: bool
     d2_sup: float = math.nan  # sup of phi'^2 (used at depth 1, orthogonal)
+    q: float = math.nan  # the fixed point q* (variance of every layer)
 
 
 def _dphi_values(act) -> list[float]:
+    import sympy as sp  # deferred: start-up time
+
     d = act.derivative_expr(1)
     if d.is_Number:
         return [float(d)]
@@ -108,7 +110,8 @@ def _law(sigma_w2, sigma_b2, depth, activation, weights) -> _Law | _General:
     vals = {abs(v) for v in _dphi_values(act)}
     nonzero = vals - {0.0}
     if not vals or len(nonzero) != 1:
-        return _General(dphi2_law(act, q), sw2, L, weights == "orthogonal", _sup_dphi2(act, q))
+        return _General(dphi2_law(act, q), sw2, L, weights == "orthogonal", _sup_dphi2(act, q),
+                        q)
     c2 = nonzero.pop() ** 2
     p = float(dphi_moment(act, q, 1)) / c2  # E[phi'^2] = c^2 P(phi' != 0)
     p = min(max(p, 0.0), 1.0)
@@ -192,12 +195,9 @@ def _lambda_max_scaled(law: _Law) -> float:
     return float(np.exp(_minv_log(np.array([0.5 * (lo + hi) + law.p], complex), law)[0].real[0]))
 
 
-def _general_log_s_w(law: _General):
+def _general_log_s_w(law: _General) -> _WeightS:
     """log S_{W W^T}(m) = -log sigma_w^2 [- log(1 + m) for Gaussian weights] and d/dm."""
-    lsw = math.log(law.sigma_w2)
-    if law.orthogonal:
-        return lambda m: (np.full_like(m, -lsw), np.zeros_like(m))
-    return lambda m: (-lsw - np.log1p(m), -1.0 / (1.0 + m))
+    return _WeightS(law.orthogonal, math.log(law.sigma_w2))
 
 
 def _general_log_z_real(law: _General, w: np.ndarray) -> np.ndarray:
@@ -273,7 +273,11 @@ def jacobian_max_eigenvalue(
             out[i] = jacobian_max_eigenvalue(float(sw[i]), float(sb[i]), int(d[i]),
                                              activation, weights)
         return out
-    law = _law(sigma_w2, sigma_b2, depth, activation, weights)
+    return _max_eigenvalue(_law(sigma_w2, sigma_b2, depth, activation, weights))
+
+
+def _max_eigenvalue(law: _Law | _General) -> float:
+    """Body of :func:`jacobian_max_eigenvalue` for a validated law."""
     if isinstance(law, _General):
         return _general_lambda_max(law)
     if law.orthogonal and law.p == 1.0:
@@ -326,7 +330,7 @@ def _solve_u(
         report_nonconvergence(
             f"jacobian_density: Newton continuation did not converge at "
             f"{int(np.sum(~(res < 1e-8)))} points (max log-residual {np.nanmax(res):.3g})",
-            on_fail, stacklevel=4,
+            on_fail, stacklevel=5,
         )
         u = np.where(res < 1e-8, u, complex(np.nan, np.nan))
     return u
@@ -433,7 +437,7 @@ def _general_density(xs: np.ndarray, law: _General, eps: float, act, q: float,
         z, g, norm = _power_solve(
             law.d2, law.L, xp[idx], floor[idx], _general_log_s_w(law), m1, y_top
         )
-        _check_continuation(z, g, norm, "jacobian_density", stacklevel=5, on_fail=on_fail)
+        _check_continuation(z, g, norm, "jacobian_density", stacklevel=6, on_fail=on_fail)
         dens[idx] = np.where(np.isnan(g), np.nan, np.maximum(-g.imag / np.pi, 0.0))
     out[pos] = dens
     return scalar_or_array(out.reshape(xs.shape))
@@ -495,11 +499,15 @@ def jacobian_density(
     if not np.all(np.isfinite(xs)):
         raise ValueError("x must be finite")
     law = _law(sigma_w2, sigma_b2, depth, activation, weights)
-    atoms = _atoms(law)
+    return JacobianDensity(_density(xs, law, e, activation, on_fail), _atoms(law))
+
+
+def _density(xs: np.ndarray, law: _Law | _General, e: float, activation: Any,
+             on_fail: str = "raise") -> np.ndarray | float:
+    """Body of :func:`jacobian_density` for validated ``x`` (finite) and ``eps``, and a law."""
     if isinstance(law, _General):
-        act = get_activation(activation)
-        q = _setup(sigma_w2, sigma_b2, depth, activation, weights)[5]
-        return JacobianDensity(_general_density(xs, law, e, act, q, on_fail), atoms)
+        return _general_density(xs, law, e, get_activation(activation), law.q, on_fail)
+    atoms = _atoms(law)
     flat = xs.reshape(-1) / law.scale
     out = np.zeros(flat.shape)
     pos = np.nonzero(flat > 0.0)[0]
@@ -518,7 +526,7 @@ def jacobian_density(
             if loc > 0.0:
                 g = g - mass / (z - loc / law.scale)
         out[pos] = np.where(np.isnan(g), np.nan, np.maximum(-g.imag / np.pi, 0.0)) / law.scale
-    return JacobianDensity(scalar_or_array(out.reshape(xs.shape)), atoms)
+    return scalar_or_array(out.reshape(xs.shape))
 
 
 def jacobian_cdf(
@@ -558,9 +566,10 @@ def jacobian_cdf(
     xs = as_float("x", x)
     if not np.all(np.isfinite(xs)):
         raise ValueError("x must be finite")
-    lam = jacobian_max_eigenvalue(sigma_w2, sigma_b2, depth, activation, weights)
-    atoms = jacobian_atoms(sigma_w2, sigma_b2, depth, activation, weights)
+    # one law for everything below (the fixed point q* and the law of D^2 computed once)
     law = _law(sigma_w2, sigma_b2, depth, activation, weights)
+    lam = _max_eigenvalue(law)
+    atoms = _atoms(law)
     # lower edge of the continuous part: for orthogonal weights and a smooth phi the
     # smallest singular value of J is at least prod_l sigma_w min|phi'| (the density is 0
     # below, see _general_density); an integral from below it down-weights the
@@ -597,16 +606,14 @@ def jacobian_cdf(
     sg = np.concatenate(seg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        dens = np.asarray(
-            jacobian_density(tn, sigma_w2, sigma_b2, depth, activation, weights).density
-        )
+        dens = np.asarray(_density(tn, law, 0.0, activation))
     per = np.bincount(sg, weights=tw * dens, minlength=brk.size)
     # above[j] = integral from brk[j] to the top
     above = np.cumsum(per[::-1])[::-1]
     out = np.empty(flat.shape)
     top = np.nonzero((flat > half) & (flat < lam))[0]
-    top_int = dict(zip(top.tolist(), _top_part(flat[top], lam, sigma_w2, sigma_b2, depth,
-                                               activation, weights, t, wt), strict=True))
+    top_int = dict(zip(top.tolist(), _top_part(flat[top], lam, law, activation, t, wt),
+                       strict=True))
     for i, xv in enumerate(flat):
         atoms_below = sum(m for loc, m in atoms if loc <= xv)
         if xv <= cont_lo:
@@ -628,7 +635,7 @@ def jacobian_cdf(
     return scalar_or_array(out.reshape(xs.shape))
 
 
-def _top_part(xv, lam, sigma_w2, sigma_b2, depth, activation, weights, t, wt) -> list:
+def _top_part(xv, lam, law, activation, t, wt) -> list:
     """integral_x^lam rho for each lam/2 < x < lam, in s with t = lam - (lam - x) s^2."""
     if not len(xv):
         return []
@@ -640,7 +647,7 @@ def _top_part(xv, lam, sigma_w2, sigma_b2, depth, activation, weights, t, wt) ->
     w = (h * wt[None, :]).ravel()[None, :] * 2.0 * d * sn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        dens = jacobian_density(tn, sigma_w2, sigma_b2, depth, activation, weights).density
+        dens = _density(tn, law, 0.0, activation)
     return np.sum(w * np.asarray(dens), axis=1).tolist()
 
 
