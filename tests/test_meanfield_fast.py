@@ -213,3 +213,21 @@ def test_phase_diagram_meets_its_rtol(act, rtol):
         fin = np.isfinite(b) & (b != 0)
         assert np.max(np.abs(a[fin] - b[fin]) / np.abs(b[fin])) <= rtol, k
     assert np.max(np.abs(pd.c_star - ref.c_star)[good]) <= rtol
+
+
+def test_sin_at_large_q_falls_back_to_the_2d_rule():
+    """At q* ~ 700 the series' wider rule overflows the node buffer for sin: the 2-D
+    quadrature takes over.  Closed form: E[sin u1 sin u2] = e^{-q} sinh(c q)."""
+    sw2, sb2 = 1400.0, 0.1
+    with pytest.raises(ValueError, match="node buffer"):
+        Q.hermite_coefficients("sin", 700.0, 256, order=12)
+    qs = float(mf.q_star(sw2, sb2, "sin"))
+    assert qs == pytest.approx(sw2 * (1.0 - math.exp(-2.0 * qs)) / 2.0 + sb2, rel=1e-12)
+    mp.mp.dps = 40
+    try:
+        q = mp.mpf(qs)
+        ref = mp.findroot(lambda c: (sw2 * mp.exp(-q) * mp.sinh(c * q) + sb2) / q - c,
+                          mp.mpf(sb2) / q)
+    finally:
+        mp.mp.dps = 15
+    assert float(mf.c_star(sw2, sb2, "sin")) == pytest.approx(float(ref), rel=1e-10)
