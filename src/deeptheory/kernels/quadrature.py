@@ -320,22 +320,29 @@ def gaussian_rule(
     return xs[:n].copy(), ws[:n].copy()
 
 
-def _expect2(activation, q11, q22, c, a, b, mode, rule, order, target):
-    act = get_activation(activation)
-    a = _deriv_code(act, a, f"E[phi^({a})(u1) ...]")
-    b = _deriv_code(act, b, f"E[... phi^({b})(u2)]")
+def _pair_call(act, q11, q22, c, a, b, mode, a2, b2, rule, order, target):
+    """Validate, broadcast and run the pair kernel; returns (out (n, 2), shape)."""
     q11a = _as_float("q11", q11, lo=0.0)
     q22a = _as_float("q22", q22, lo=0.0)
     ca = _as_float("c", c, lo=-1.0, hi=1.0)
     q11a, q22a, ca = _broadcast_kw(q11=q11a, q22=q22a, c=ca)
-    shape = q11a.shape
     r, maxw, t, wt = _setup(act, rule, order, target)
-    _check_growth(act, (a if a >= 0 else None, b if b >= 0 else None), [q11a, q22a])
+    _check_growth(act, tuple(d for d in {a, b, a2, b2} if d >= 0), [q11a, q22a])
     f = [np.ascontiguousarray(v, dtype=float).ravel() for v in (q11a, q22a, ca)]
     out = np.empty((f[0].size, 2))
-    args = (act.code, a, b, mode, -2, -2, *f, r, maxw, t, wt, gauss.GEDGES, act.edges,
+    args = (act.code, a, b, mode, a2, b2, *f, r, maxw, t, wt, gauss.GEDGES, act.edges,
             act.kinks, out)
     _launch(act, target, "pair_grid", args, f[0].size)
+    if np.isnan(out).any():
+        _finish(out, out.shape)
+    return out, q11a.shape
+
+
+def _expect2(activation, q11, q22, c, a, b, mode, rule, order, target):
+    act = get_activation(activation)
+    a = _deriv_code(act, a, f"E[phi^({a})(u1) ...]")
+    b = _deriv_code(act, b, f"E[... phi^({b})(u2)]")
+    out, shape = _pair_call(act, q11, q22, c, a, b, mode, -2, -2, rule, order, target)
     return _finish(out[:, 0], shape)
 
 
@@ -434,20 +441,7 @@ def expect2_pair(
     act = get_activation(activation)
     d = _deriv_code(act, deriv, f"E[(phi^({deriv})(u1) - phi^({deriv})(u2))^2]")
     act.require(d + 1, f"E[phi^({d + 1})(u1) phi^({d + 1})(u2)]")
-    q11a = _as_float("q11", q11, lo=0.0)
-    q22a = _as_float("q22", q22, lo=0.0)
-    ca = _as_float("c", c, lo=-1.0, hi=1.0)
-    q11a, q22a, ca = _broadcast_kw(q11=q11a, q22=q22a, c=ca)
-    shape = q11a.shape
-    r, maxw, t, wt = _setup(act, rule, order, target)
-    _check_growth(act, (d, d + 1), [q11a, q22a])
-    f = [np.ascontiguousarray(v, dtype=float).ravel() for v in (q11a, q22a, ca)]
-    out = np.empty((f[0].size, 2))
-    args = (act.code, d, d, 2, d + 1, d + 1, *f, r, maxw, t, wt, gauss.GEDGES, act.edges,
-            act.kinks, out)
-    _launch(act, target, "pair_grid", args, f[0].size)
-    if np.isnan(out).any():
-        _finish(out, out.shape)
+    out, shape = _pair_call(act, q11, q22, c, d, d, 2, d + 1, d + 1, rule, order, target)
     return out[:, 0].reshape(shape), out[:, 1].reshape(shape)
 
 
