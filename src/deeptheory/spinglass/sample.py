@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,13 +62,14 @@ __all__ = [
 #: largest number of tensor entries N**p that :func:`sample_hamiltonian` will allocate
 MAX_ENTRIES = 2**25
 #: default work limit of :func:`gradient_descent`: n_starts * max_iter * N^p multiply-adds
-#: (the docs benchmark, 1000 starts x 100 steps at N = 200, p = 3, is 8e11 in ~23 s)
+#: (the docs benchmark, 1000 starts x 100 steps at N = 200, p = 3, is 8e11 in ~11 s: the
+#: kernel does about N^p / (p-1)! of them, the packed product)
 MAX_GD_WORK = 1.0e14
 #: default work limit of :func:`critical_points`: n_starts * (max_newton + 1) * (N^p + N^4)
 #: operations of the batched numpy Newton iteration, plus 4 n_starts^2 N for the deduplication
 #: (N = 12, 2000 starts: 3.9e9, measured 48 s on 2 cores under load ~10)
 MAX_NEWTON_WORK = 2.0e10
-_GD_RATE = 3.5e10  # multiply-adds per second, compiled kernel, 2 shared cores
+_GD_RATE = 7.0e10  # N^p multiply-adds per second, compiled kernel, p = 3, 2 shared cores
 _NEWTON_RATE = 1.0e8  # operations per second, batched numpy Newton, 2 shared cores
 
 
@@ -259,16 +259,20 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
         s <- sqrt(N) (s - step grad_R H) / |s - step grad_R H|,
 
     stopped when |grad_R H| < ``tol`` (``tol=0``: after exactly ``max_iter`` steps, as in the
-    benchmark) or after ``max_iter`` steps (compiled, parallel over
-    chunks of ``chunk`` starts, default min(64, n_starts / cpu count) rounded up;
-    :func:`deeptheory.kernels.tensor.sphere_gd_batch`; a start's trajectory does not depend on
-    the chunking beyond the last bits of a BLAS product).  Starts are uniform on the sphere,
-    drawn from ``seed`` (an int >= 0, a :class:`numpy.random.Generator` or None) unless
-    ``starts`` (n_starts, N) is given (then rescaled onto the sphere).  ``step`` defaults to
+    benchmark) or after ``max_iter`` steps.  Compiled
+    (:func:`deeptheory.kernels.tensor.sphere_gd_batch`): each step is one matrix product of
+    the active starts' monomials with the packed symmetric tensor (C(N+p-2, p-1), about
+    N^{p-1} / (p-1)!, rows instead of N^{p-1}), over slices of starts (two per CPU, at most
+    ``chunk`` starts each, default no cap) that run in parallel when a step is big enough.
+    Bit for bit reproducible for a fixed seed, for any number of threads; a start's trajectory
+    depends on the other starts and on ``chunk`` only through the last bits of a BLAS product.
+    Starts are uniform on the sphere, drawn from ``seed`` (an int >= 0, a
+    :class:`numpy.random.Generator` or None) unless ``starts`` (n_starts, N) is given (then
+    rescaled onto the sphere).  ``step`` defaults to
     :func:`default_step`.  Returns :class:`GDResult` with energies per site u = H_N / N (minima
     at negative u; cf. the gradient-descent experiments of Choromanska et al., AISTATS 2015).
     The worst-case work n_starts * max_iter * N^p is checked up front against ``max_work``
-    (default :data:`MAX_GD_WORK` = 1e14, ~50 min on 2 shared cores; ValueError above it).
+    (default :data:`MAX_GD_WORK` = 1e14, ~25 min on 2 shared cores; ValueError above it).
     """
     h = _check_h(h)
     ns = as_int("n_starts", n_starts, lo=1)
@@ -280,10 +284,7 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     mi = as_int("max_iter", max_iter, lo=0)
     check_work("gradient_descent", float(ns) * mi * float(h.N) ** h.p, max_work,
                "multiply-adds (n_starts max_iter N^p)", _GD_RATE)
-    if chunk is None:
-        ch = min(64, max(1, -(-ns // (os.cpu_count() or 1))))
-    else:
-        ch = as_int("chunk", chunk, lo=1)
+    ch = ns if chunk is None else as_int("chunk", chunk, lo=1)
     if starts is None:
         s = _random_sphere(rng, ns, h.N)
     else:
@@ -298,10 +299,10 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     e = np.empty(ns)
     gn = np.empty(ns)
     it = np.empty(ns, dtype=np.int64)
-    t2 = h.tensor.reshape(h.N ** (h.p - 1), h.N)
     kt, single_thread_blas = _kernels()
+    pk = kt.pack_symmetric(h.tensor, h.p)
     with single_thread_blas():
-        kt.sphere_gd_batch(t2, h.N, h.p, s, float(h.N), st, tl, mi, ch, e, gn, it)
+        kt.run_sphere_gd(pk, s, float(h.N), st, tl, mi, ch, e, gn, it)
     return GDResult(u=e / h.N, points=s, grad_norm=gn, n_iter=it, converged=gn < tl)
 
 
