@@ -10,6 +10,7 @@ from .montecarlo import NetworkSample, propagate_batch, sample_network
 from .quadrature import (
     expect,
     expect2,
+    expect2_joint,
     expect2_pair,
     expect2_sqdiff,
     expect_moments,
@@ -19,6 +20,7 @@ from .quadrature import (
     legendre_rule,
     order_for_rtol,
 )
+from .mehler import series_gram
 from .stieltjes import stieltjes_sum
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "expect2",
     "expect2_sqdiff",
     "expect2_pair",
+    "expect2_joint",
+    "series_gram",
     "expect_moments",
     "hermite_coefficients",
     "order_for_rtol",

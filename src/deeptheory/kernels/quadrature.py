@@ -65,6 +65,7 @@ __all__ = [
     "expect2",
     "expect2_sqdiff",
     "expect2_pair",
+    "expect2_joint",
     "hermite_coefficients",
     "order_for_rtol",
     "gaussian_rule",
@@ -443,6 +444,32 @@ def expect2_pair(
     act.require(d + 1, f"E[phi^({d + 1})(u1) phi^({d + 1})(u2)]")
     out, shape = _pair_call(act, q11, q22, c, d, d, 2, d + 1, d + 1, rule, order, target)
     return out[:, 0].reshape(shape), out[:, 1].reshape(shape)
+
+
+def expect2_joint(
+    activation: str | Activation,
+    q11: Any,
+    q22: Any,
+    c: Any,
+    derivs: tuple[int | None, int | None] = (0, 0),
+    derivs2: tuple[int | None, int | None] = (1, 1),
+    *,
+    rule: str = "panel",
+    order: int | None = None,
+    target: str = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two expectations of the correlated pair of :func:`expect2` in one pass over its nodes.
+
+    Returns (E[phi^(a)(u1) phi^(b)(u2)], E[phi^(a2)(u1) phi^(b2)(u2)]) for
+    (a, b) = ``derivs`` and (a2, b2) = ``derivs2``: e.g. the kernel and its derivative
+    kernel E[phi'(u1) phi'(u2)] (the two maps of one layer of a neural tangent kernel).
+    Each equals the corresponding :func:`expect2` call (same rule, same nodes).
+    """
+    act = get_activation(activation)
+    a, b = (_deriv_code(act, d, "E[phi^(a)(u1) phi^(b)(u2)]") for d in _pair(derivs))
+    a2, b2 = (_deriv_code(act, d, "E[phi^(a)(u1) phi^(b)(u2)]") for d in _pair(derivs2))
+    out, shape = _pair_call(act, q11, q22, c, a, b, 0, a2, b2, rule, order, target)
+    return _finish(out[:, 0], shape), _finish(out[:, 1], shape)
 
 
 #: Hermite coefficients: panel width in z is HERMITE_SPAN / sqrt(kmax) (at most 1), which

@@ -75,21 +75,45 @@ def _closed1(name: str, q: np.ndarray, a: int | None, b: int | None) -> np.ndarr
     return None if f is None else np.asarray(f(), dtype=float)
 
 
+def closed_pair(name: str, q11: Any, q22: Any, c: Any, level: int) -> np.ndarray | None:
+    """E[phi^(m)(u1) phi^(m)(u2)], m = ``level`` (0, 1, 2), in closed form, or None.
+
+    Variances q11, q22, correlation c (covariance q12 = c sqrt(q11 q22)); each level is the
+    derivative of the previous one in q12 (Price's theorem):
+
+    * linear: q12, 1, 0.
+    * relu (Cho & Saul 2009): sqrt(q11 q22) J(t) / (2 pi), (pi - t) / (2 pi),
+      1 / (2 pi sqrt(q11 q22) sin t), t = 2 asin(sqrt((1 - c)/2)) (inf at c = 1).
+    * erf (Williams 1997), D = (1 + 2 q11)(1 + 2 q22) - 4 q12^2:
+      (2/pi) asin(2 q12 / sqrt((1 + 2 q11)(1 + 2 q22))), (4/pi) D^{-1/2}, (16/pi) q12 D^{-3/2}.
+    """
+    q11, q22, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q11, q22, c)))
+    s = np.sqrt(q11 * q22)
+    q12 = c * s
+    if name == "linear":
+        return (q12, np.ones_like(s), np.zeros_like(s))[level]
+    if name == "relu":
+        if level == 0:
+            return s / (2.0 * np.pi) * _relu_J(c)
+        if level == 1:
+            return _angle_to_opposite(c) / (2.0 * np.pi) + 0.0 * s
+        with np.errstate(divide="ignore"):
+            return 1.0 / (2.0 * np.pi * s * np.sin(_angle(c)))
+    if name == "erf":
+        g = (1.0 + 2.0 * q11) * (1.0 + 2.0 * q22)
+        if level == 0:
+            return (2.0 / np.pi) * np.arcsin(2.0 * q12 / np.sqrt(g))
+        # D = g - 4 q12^2 = g (1 - k^2) + 4 s^2 (1 - c^2) k-free form: no cancellation as c -> 1
+        d = (1.0 + 2.0 * q11 + 2.0 * q22) + 4.0 * s * s * (1.0 - c) * (1.0 + c)
+        if level == 1:
+            return (4.0 / np.pi) / np.sqrt(d)
+        return (16.0 / np.pi) * q12 / d**1.5
+    return None
+
+
 def _closed2(name: str, q: np.ndarray, c: np.ndarray, a: int, b: int) -> np.ndarray | None:
-    if (a, b) == (0, 0):
-        if name == "linear":
-            return c * q
-        if name == "relu":
-            return q / (2.0 * np.pi) * _relu_J(c)
-        if name == "erf":
-            return (2.0 / np.pi) * np.arcsin(2.0 * c * q / (1.0 + 2.0 * q))
-    if (a, b) == (1, 1):
-        if name == "linear":
-            return np.ones_like(q * c)
-        if name == "relu":
-            return _angle_to_opposite(c) / (2.0 * np.pi) + 0.0 * q
-        if name == "erf":
-            return (4.0 / np.pi) / np.sqrt((1.0 + 2.0 * q) ** 2 - 4.0 * (c * q) ** 2)
+    if a == b and a in (0, 1):
+        return closed_pair(name, q, q, c, a)
     return None
 
 

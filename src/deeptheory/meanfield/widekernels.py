@@ -1,0 +1,301 @@
+"""Infinite-width kernels of fully connected networks: NNGP and NTK, plain and residual.
+
+Plain network (Neal 1996; Lee et al. 2018, "Deep neural networks as Gaussian processes";
+Jacot et al. 2018, "Neural tangent kernel"), inputs x in R^d, ``depth`` = L hidden layers,
+scalar output f = h^{L+1}:
+
+    h^1 = W^1 x + b^1,   h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},   l = 1..L,
+    W^l_ij ~ N(0, sigma_w2 / fan_in),  b^l_i ~ N(0, sigma_b2).
+
+    Sigma^1(x, x')   = sigma_w2 x.x' / d + sigma_b2
+    Sigma^{l+1}      = sigma_w2 E[phi(u) phi(v)] + sigma_b2
+    dSigma^{l+1}     = sigma_w2 E[phi'(u) phi'(v)]
+    (u, v) ~ N(0, [[Sigma^l(x, x), Sigma^l(x, x')], [Sigma^l(x, x'), Sigma^l(x', x')]])
+    Theta^1 = Sigma^1,   Theta^{l+1} = Theta^l dSigma^{l+1} + Sigma^{l+1}     (NTK param.)
+
+The functions return Sigma^{L+1} and Theta^{L+1}: the kernels of the output of
+``stax.serial(*[Dense(N, W_std, b_std), Act] * L, Dense(1, W_std, b_std))`` in
+neural-tangents, with W_std = sqrt(sigma_w2), b_std = sqrt(sigma_b2).  In the NTK
+parameterisation the trained parameters are omega, beta ~ N(0, 1) with
+W = sqrt(sigma_w2 / fan_in) omega and b = sqrt(sigma_b2) beta.
+
+Residual network (Yang & Schoenholz 2017, "Mean field residual networks: on the edge of
+chaos"; Hayou et al. 2021, "Stable ResNet"): a stream x^l of width N with
+
+    reduced:  x^l = x^{l-1} + alpha phi(h^l),
+    full:     x^l = x^{l-1} + alpha (V^l phi(h^l) + a^l),    h^l = W^l x^{l-1} + b^l,
+
+V ~ N(0, sigma_v2 / N), a ~ N(0, sigma_a2), and a linear readout f = W^{out} x^L + b^{out}
+with the same sigma_w2, sigma_b2.  The stream starts from a fixed (untrained) isometric
+embedding of the input, so p^0(x, x') = x.x' / d.  With S^l = sigma_w2 p^{l-1} + sigma_b2
+(the pre-activation kernel), E^l = E[phi(u) phi(v)] and dE^l = E[phi'(u) phi'(v)] under S^l:
+
+    p^l     = p^{l-1} + alpha^2 (sigma_v2 E^l + sigma_a2)
+    P^l     = P^{l-1} (1 + alpha^2 sigma_v2 sigma_w2 dE^l)
+              + alpha^2 (sigma_v2 E^l [full only] + sigma_a2 + sigma_v2 dE^l S^l)
+    Sigma   = sigma_w2 p^L + sigma_b2,    Theta = sigma_w2 P^L + sigma_w2 p^L + sigma_b2,
+
+with P^0 = 0 the tangent kernel of the stream (reduced: sigma_v2 = 1, sigma_a2 = 0 and
+no V, a parameters, so no E^l term).  The cross terms x^{l-1}.phi(h^l)/N vanish as
+N -> inf (THEORY.md, "Residual networks").
+
+Every layer evaluates the two 2-D Gaussian expectations for all pairs of inputs at once,
+diagonal included, with :func:`._pairmaps.pair_maps` (closed forms for relu, erf, linear;
+Mehler series in one compiled call; 2-D panel quadrature for the few pairs the series
+does not resolve).  Accuracy: entries carry a normwise relative error below about
+``rtol`` per layer, |K_ij - K*_ij| <= rtol sqrt(K_ii K_jj).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._api import Result
+from .._validation import as_float, as_int
+from ..kernels import Activation, get_activation, order_for_rtol
+from ._pairmaps import pair_maps
+
+__all__ = [
+    "NetworkKernels",
+    "network_kernels",
+    "nngp_kernel",
+    "ntk_kernel",
+]
+
+#: largest kernel matrix (entries) one call builds: several (n1, n2) float arrays per layer
+MAX_ENTRIES = 25_000_000
+#: deepest network (layers are evaluated one after another)
+MAX_DEPTH = 100_000
+NETWORKS = ("plain", "resnet")
+KINDS = ("reduced", "full")
+PARAMETERISATIONS = ("ntk",)
+
+
+@dataclass(frozen=True)
+class NetworkKernels(Result):
+    """NNGP and NTK matrices (n1, n2) of the network's output; with ``layers=True`` also
+    their values after each layer (axis 0: the kernels of a network with 1..depth hidden
+    layers, so ``nngp_layers[-1] == nngp``)."""
+
+    nngp: np.ndarray
+    ntk: np.ndarray
+    nngp_layers: np.ndarray | None = None
+    ntk_layers: np.ndarray | None = None
+
+
+def _data(name: str, x: Any) -> np.ndarray:
+    a = as_float(name, x)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty (n, d) array of inputs, got shape "
+                         f"{np.shape(x)}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite (found nan or inf)")
+    return a
+
+
+def _alpha(alpha: Any, depth: int) -> float:
+    if isinstance(alpha, str):
+        table = {"1": 1.0, "1/sqrt(L)": depth**-0.5, "1/L": 1.0 / depth}
+        if alpha not in table:
+            raise ValueError(f"alpha must be a number or one of {sorted(table)}, got {alpha!r}")
+        return table[alpha]
+    a = as_float("alpha", alpha)
+    if a.ndim or not np.isfinite(a):
+        raise ValueError(f"alpha must be a finite scalar, got {alpha!r}")
+    return float(a)
+
+
+@dataclass(frozen=True)
+class _Net:
+    act: Activation
+    depth: int
+    sw2: float
+    sb2: float
+    network: str
+    kind: str
+    alpha: float
+    sv2: float
+    sa2: float
+    parameterization: str
+
+
+def _scalar(name: str, v: Any) -> float:
+    a = as_float(name, v, lo=0.0)
+    if a.ndim or not np.isfinite(a):
+        raise ValueError(f"{name} must be a finite scalar >= 0, got {v!r}")
+    return float(a)
+
+
+def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
+         parameterization) -> _Net:
+    depth = as_int("depth", depth, lo=1, hi=MAX_DEPTH)
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if parameterization not in PARAMETERISATIONS:
+        raise ValueError(f"parameterization must be one of {PARAMETERISATIONS}, got "
+                         f"{parameterization!r}")
+    sv2, sa2 = _scalar("sigma_v2", sigma_v2), _scalar("sigma_a2", sigma_a2)
+    if network == "resnet" and kind == "reduced" and (sv2 != 1.0 or sa2 != 0.0):
+        raise ValueError("the reduced residual network has no V, a: sigma_v2 must be 1 and "
+                         "sigma_a2 0 (use kind='full')")
+    act = get_activation(activation)
+    act.require(1, "the NTK (E[phi'(u) phi'(v)])")
+    return _Net(act, depth, _scalar("sigma_w2", sigma_w2), _scalar("sigma_b2", sigma_b2),
+                network, kind, _alpha(alpha, depth), sv2, sa2, parameterization)
+
+
+class _Pairs:
+    """A kernel on two input sets: diagonals d1 (n1,), d2 (n2,) and the block off (n1, n2)."""
+
+    def __init__(self, d1: np.ndarray, d2: np.ndarray, off: np.ndarray, symmetric: bool):
+        self.d1, self.d2, self.off, self.symmetric = d1, d2, off, symmetric
+
+    def maps(self, act: Activation, rtol: float, order: int) -> tuple[_Pairs, _Pairs]:
+        """(E[phi(u) phi(v)], E[phi'(u) phi'(v)]) under this covariance, as _Pairs."""
+        den = np.sqrt(np.outer(self.d1, self.d2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(den > 0, self.off / np.where(den > 0, den, 1.0), 0.0)
+        # the truncation bound of pair_maps is tight for nearly parallel inputs: a tenth
+        # of rtol per layer leaves room for the error to pass through the next layers
+        g, m1, m2 = pair_maps(act, self.d1, self.d2, c, (0, 1), symmetric=self.symmetric,
+                              rtol=0.1 * rtol, order=order)
+        return (_Pairs(m1[0], m2[0], g[0], self.symmetric),
+                _Pairs(m1[1], m2[1], g[1], self.symmetric))
+
+
+def _apply(f, *ks: _Pairs) -> _Pairs:
+    """f applied to the diagonals and to the block of the kernels ``ks`` (elementwise)."""
+    return _Pairs(f(*(k.d1 for k in ks)), f(*(k.d2 for k in ks)), f(*(k.off for k in ks)),
+                  ks[0].symmetric)
+
+
+def _order(rtol: float) -> int:
+    """Panel order behind the Hermite coefficients and the 2-D quadrature."""
+    return max(8, order_for_rtol(rtol))
+
+
+def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool):
+    """Sigma^{L+1}, Theta^{L+1} from Sigma^1 (module docstring); history per layer."""
+    theta = s
+    hist: list[tuple[_Pairs, _Pairs]] = []
+    order = _order(rtol)
+    sw2, sb2 = net.sw2, net.sb2
+    for _ in range(net.depth):
+        e, de = s.maps(net.act, rtol, order)
+        s_next = _apply(lambda ev: sw2 * ev + sb2, e)
+        theta = _apply(lambda th, dev, sn: th * (sw2 * dev) + sn, theta, de, s_next)
+        s = s_next
+        if layers:
+            hist.append((s, theta))
+    return s, theta, hist
+
+
+def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
+    """Readout kernels of the residual stream from p^0 (module docstring)."""
+    a2, sw2, sb2, sv2, sa2 = net.alpha**2, net.sw2, net.sb2, net.sv2, net.sa2
+    e_on = 1.0 if net.kind == "full" else 0.0
+    big = _apply(np.zeros_like, p)
+    hist: list[tuple[_Pairs, _Pairs]] = []
+    order = _order(rtol)
+
+    def readout(p: _Pairs, big: _Pairs) -> tuple[_Pairs, _Pairs]:
+        sig = _apply(lambda pv: sw2 * pv + sb2, p)
+        return sig, _apply(lambda bv, sv: sw2 * bv + sv, big, sig)
+
+    for _ in range(net.depth):
+        s = _apply(lambda pv: sw2 * pv + sb2, p)
+        e, de = s.maps(net.act, rtol, order)
+        big = _apply(lambda bv, ev, dev, sv: bv * (1.0 + a2 * sv2 * sw2 * dev)
+                     + a2 * (e_on * sv2 * ev + sa2 + sv2 * dev * sv), big, e, de, s)
+        p = _apply(lambda pv, ev: pv + a2 * (sv2 * ev + sa2), p, e)
+        if layers:
+            hist.append(readout(p, big))
+    sig, th = readout(p, big)
+    return sig, th, hist
+
+
+def network_kernels(
+    x1: Any,
+    x2: Any = None,
+    *,
+    depth: int,
+    sigma_w2: float,
+    sigma_b2: float = 0.0,
+    activation: str | Activation = "relu",
+    network: str = "plain",
+    kind: str = "reduced",
+    alpha: float | str = 1.0,
+    sigma_v2: float = 1.0,
+    sigma_a2: float = 0.0,
+    parameterization: str = "ntk",
+    rtol: float = 1e-10,
+    layers: bool = False,
+) -> NetworkKernels:
+    """NNGP Sigma(x1_i, x2_j) and NTK Theta(x1_i, x2_j) of an infinitely wide network.
+
+    Parameters
+    ----------
+    x1 : (n1, d) inputs (a 1-D array is one input).  x2 : (n2, d) inputs, or None for
+        the Gram matrices of x1 (symmetric; only the upper triangle is computed).
+    depth : number of hidden layers L >= 1 (plain: L nonlinearities between L + 1 dense
+        layers; resnet: L residual blocks).
+    sigma_w2, sigma_b2 : weight and bias variances (W_ij ~ N(0, sigma_w2 / fan_in)).
+    activation : registered name or :class:`deeptheory.kernels.Activation` (phi' needed).
+    network : "plain" or "resnet"; for "resnet": ``kind`` ("reduced" or "full"),
+        ``alpha`` (branch scale: a number, or "1", "1/sqrt(L)", "1/L"), ``sigma_v2``,
+        ``sigma_a2`` (full only).
+    parameterization : "ntk" (NTK parameterisation, Jacot et al. 2018).
+    rtol : normwise relative accuracy per layer of each entry (module docstring).
+    layers : also return the kernels after every layer.
+
+    The formulas and conventions are in the module docstring.  Cost: one compiled
+    series evaluation over all n1 n2 pairs per layer (plus Hermite coefficients for each
+    distinct squared norm); closed forms for relu, erf and linear.
+    """
+    net = _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2,
+               sigma_a2, parameterization)
+    a1 = _data("x1", x1)
+    symmetric = x2 is None
+    a2 = a1 if symmetric else _data("x2", x2)
+    if a2.shape[1] != a1.shape[1]:
+        raise ValueError(f"x1 and x2 must have the same number of features d, got "
+                         f"{a1.shape[1]} and {a2.shape[1]}")
+    if a1.shape[0] * a2.shape[0] > MAX_ENTRIES:
+        raise ValueError(f"the kernel matrix would have {a1.shape[0] * a2.shape[0]} entries, "
+                         f"more than MAX_ENTRIES = {MAX_ENTRIES}: split x1 / x2 into blocks")
+    rtol = float(as_float("rtol", rtol, lo=1e-15, hi=1e-2))
+    d = a1.shape[1]
+    k0 = _Pairs(np.einsum("ij,ij->i", a1, a1) / d, np.einsum("ij,ij->i", a2, a2) / d,
+                a1 @ a2.T / d, symmetric)
+    if symmetric:
+        np.fill_diagonal(k0.off, k0.d1)
+    if net.network == "plain":
+        sig, th, hist = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, layers)
+    else:
+        sig, th, hist = _resnet(net, k0, rtol, layers)
+    out = {"nngp": sig.off, "ntk": th.off}
+    if layers:
+        out["nngp_layers"] = np.stack([h[0].off for h in hist])
+        out["ntk_layers"] = np.stack([h[1].off for h in hist])
+    return NetworkKernels(**out)
+
+
+def nngp_kernel(x1: Any, x2: Any = None, **network: Any) -> np.ndarray:
+    """NNGP kernel matrix Sigma(x1_i, x2_j) (n1, n2); keywords as :func:`network_kernels`.
+
+    The Gaussian-process limit of the network's output (Neal 1996; Lee et al. 2018).
+    """
+    return network_kernels(x1, x2, **network).nngp
+
+
+def ntk_kernel(x1: Any, x2: Any = None, **network: Any) -> np.ndarray:
+    """Neural tangent kernel matrix Theta(x1_i, x2_j) (n1, n2) (Jacot et al. 2018); keywords
+    as :func:`network_kernels`."""
+    return network_kernels(x1, x2, **network).ntk
