@@ -319,6 +319,38 @@ def build_parser() -> argparse.ArgumentParser:
                      f"[0, {VARIANCE_MAX:g}]")
     mfp.set_defaults(func=_cmd_meanfield, check=_check_meanfield)
 
+    kp = sub.add_parser(
+        "kernel",
+        help="summarise the infinite-width NNGP / NTK dot-product kernel and plot kappa(c)",
+        description="Infinite-width kernels of a fully connected network on the sphere "
+        "(|x|^2 / d = q0): print kappa(c) = K(x, x') of the NNGP and the NTK (NTK "
+        "parameterisation) at a few cosines c, the mean-field phase, and write a figure of "
+        "the normalised kappa(c) / kappa(1) after every layer (Lee et al. 2018; Jacot et al. "
+        "2018). depth = number of hidden layers.",
+    )
+    kp.add_argument("--activation", type=_activation, default="tanh", help=act_help)
+    kp.add_argument("--depth", type=_int_in(1, 1000), default=10, metavar="L",
+                    help="number of hidden layers, 1 to 1000 (default: 10)")
+    kp.add_argument("--sigma-w2", type=_pos_float, default=2.0, metavar="X",
+                    help="weight variance sigma_w2 (W_ij ~ N(0, sigma_w2 / fan_in)) "
+                    "(default: 2)")
+    kp.add_argument("--sigma-b2", type=_nonneg_float, default=0.0, metavar="Y",
+                    help="bias variance sigma_b2 (default: 0)")
+    kp.add_argument("--q0", type=_pos_float, default=1.0, metavar="Q",
+                    help="squared input norm per coordinate |x|^2 / d (default: 1)")
+    kp.add_argument("--network", choices=("plain", "resnet"), default="plain",
+                    help="plain or residual network (default: plain)")
+    kp.add_argument("--kind", choices=("reduced", "full"), default="reduced",
+                    help="residual block: reduced x + alpha phi(h) or full "
+                    "x + alpha (V phi(h) + a) (default: reduced)")
+    kp.add_argument("--alpha", choices=("1", "1/sqrt(L)", "1/L"), default="1",
+                    help="residual branch scale (default: 1)")
+    kp.add_argument("--out", type=Path, default=Path("kernel.png"), metavar="FILE.png",
+                    help="output figure; its directory must exist (default: kernel.png)")
+    kp.add_argument("--dpi", type=_dpi, default=100,
+                    help="resolution of raster output, 10 to 1000 (default: 100)")
+    kp.set_defaults(func=_cmd_kernel, check=_check_kernel)
+
     js = sub.add_parser(
         "jacobian-spectrum",
         help="plot the spectrum of the input-output Jacobian of a deep random network",
@@ -625,6 +657,67 @@ def _cmd_meanfield(args: argparse.Namespace, estimate: float = 0.0) -> int:
         print(f"  {k:<{width}} = {v}")
     k, v = rows[-1]
     print(f"  {k}: {v}")
+    return 0
+
+
+def _check_kernel(args: argparse.Namespace) -> float:
+    _check_out(args.out)
+    _require(args.activation, 1, "the NTK")
+    return 0.0
+
+
+KERNEL_COSINES = (-1.0, -0.5, 0.0, 0.5, 0.9, 0.99, 1.0)
+
+
+def _cmd_kernel(args: argparse.Namespace, estimate: float = 0.0) -> int:
+    import numpy as np
+
+    from . import meanfield as mf
+    from .kernels import get_activation
+
+    act = get_activation(args.activation)
+    net = {"sigma_w2": args.sigma_w2, "sigma_b2": args.sigma_b2, "activation": act,
+           "q0": args.q0, "network": args.network, "kind": args.kind, "alpha": args.alpha}
+    c = np.linspace(-1.0, 1.0, 201)
+    t0 = time.perf_counter()
+    curves = {k: np.array([mf.dot_product_kernel(c, depth=layer, kernel=k, **net).value
+                           for layer in range(1, args.depth + 1)])
+              for k in ("nngp", "ntk")}
+    table = {k: mf.dot_product_kernel(np.array(KERNEL_COSINES), depth=args.depth, kernel=k,
+                                      **net).value for k in ("nngp", "ntk")}
+    elapsed = time.perf_counter() - t0
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .meanfield.plotting import plot_dot_product_kernels
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    try:
+        plot_dot_product_kernels(c, curves, axes=axes, title=f"{act.name}, {args.network}")
+        fig.tight_layout()
+        fig.savefig(args.out, dpi=args.dpi)
+    finally:
+        plt.close(fig)
+
+    print(f"kernel: activation={act.name}  network={args.network}"
+          + (f" ({args.kind}, alpha={args.alpha})" if args.network == "resnet" else "")
+          + f"  depth={args.depth}  sigma_w2={_fmt(args.sigma_w2)}  "
+          f"sigma_b2={_fmt(args.sigma_b2)}  q0={_fmt(args.q0)}")
+    print(f"  computed in {elapsed:.2f} s (NTK parameterisation; depth = hidden layers)")
+    print("  " + "c".rjust(8) + "".join(f"{v:>12g}" for v in KERNEL_COSINES))
+    for k in ("nngp", "ntk"):
+        print("  " + k.upper().rjust(8) + "".join(f"{v:>12.6g}" for v in table[k]))
+        norm = table[k] / table[k][-1]
+        print("  " + (k.upper() + "/k(1)").rjust(8) + "".join(f"{v:>12.6g}" for v in norm))
+    if args.network == "plain":
+        c1 = float(mf.chi1(args.sigma_w2, args.sigma_b2, act))
+        xc = float(mf.xi_c(args.sigma_w2, args.sigma_b2, act))
+        phase = "ordered" if c1 < 1.0 else ("chaotic" if c1 > 1.0 else "critical")
+        print(f"  mean field: chi_1 = {_fmt(c1)} ({phase}), xi_c = {_fmt(xc)} layers")
+    print(f"  wrote {args.out} (kappa(c) / kappa(1) after each layer)")
     return 0
 
 

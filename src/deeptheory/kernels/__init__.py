@@ -6,6 +6,7 @@ functions and runs seeded sampling loops.  The mathematics lives in
 """
 
 from .activations import Activation, get_activation, list_activations, register_activation
+from .mehler import series_gram
 from .montecarlo import NetworkSample, propagate_batch, sample_network
 from .quadrature import (
     expect,
@@ -20,7 +21,6 @@ from .quadrature import (
     legendre_rule,
     order_for_rtol,
 )
-from .mehler import series_gram
 from .stieltjes import stieltjes_sum
 
 __all__ = [

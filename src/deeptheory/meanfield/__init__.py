@@ -7,6 +7,9 @@ Maps and fixed points: :func:`q_map`, :func:`q_star`, :func:`c_map`, :func:`c_st
 Susceptibilities and depth scales: :func:`chi1`, :func:`chi2`, :func:`chi_c`,
 :func:`xi_q`, :func:`xi_c`, :func:`xi_grad`.  Geometry: :func:`curvature`.
 Phase structure: :func:`critical_line`, :func:`phase_diagram`.
+Infinite-width kernels (:mod:`.widekernels`): :func:`network_kernels`, :func:`nngp_kernel`,
+:func:`ntk_kernel`, :func:`dot_product_kernel`; :func:`kernel_diagnostics` (condition
+numbers vs depth, named by the phase).
 
 Finite networks (Monte Carlo checks of the above, defined in
 :mod:`deeptheory.meanfield.simulate` and imported here): :func:`simulate_layers`,
@@ -23,6 +26,7 @@ from ._solve import ConvergenceError
 from .cmap import c_map, c_map_slope, c_star, chi_c
 from .curvature import Curvature, curvature
 from .depth import chi1, chi2, depth_scale, xi_c, xi_grad, xi_q
+from .kerneldiag import DegenerateKernelWarning, KernelDiagnostics, kernel_diagnostics
 from .phase import PhaseDiagram, critical_line, phase_diagram
 from .qmap import q_map, q_map_slope, q_star
 from .recursion import LayerRecursion, layer_recursion
@@ -42,9 +46,26 @@ from .simulate import (
     simulate_q_star,
     simulate_transition,
 )
+from .widekernels import (
+    DotProductKernel,
+    NetworkKernels,
+    dot_product_kernel,
+    network_kernels,
+    nngp_kernel,
+    ntk_kernel,
+)
 
 __all__ = [
     "ConvergenceError",
+    "DegenerateKernelWarning",
+    "DotProductKernel",
+    "KernelDiagnostics",
+    "NetworkKernels",
+    "dot_product_kernel",
+    "kernel_diagnostics",
+    "network_kernels",
+    "nngp_kernel",
+    "ntk_kernel",
     "Curvature",
     "CurvatureSimulation",
     "LayerRecursion",

@@ -8,7 +8,7 @@ import numpy as np
 
 from .phase import PhaseDiagram
 
-__all__ = ["plot_phase_diagram", "plot_layers", "SPECIAL_COLOURS"]
+__all__ = ["plot_phase_diagram", "plot_layers", "plot_dot_product_kernels", "SPECIAL_COLOURS"]
 
 #: colours of the points that have no place on the colour scale (none of them occurs in
 #: the sequential map viridis or the diverging map RdBu_r used for the finite values)
@@ -156,3 +156,26 @@ def plot_layers(theory: np.ndarray, mc_mean: np.ndarray | None = None,
     ax.set_xlabel("layer $l$")
     ax.legend()
     return ax
+
+
+def plot_dot_product_kernels(c: np.ndarray, curves: dict[str, np.ndarray], axes: Any = None,
+                             title: str = "") -> Any:
+    """kappa^l(c) / kappa^l(1) against c, one line per layer l (colour: depth), one panel per
+    kernel in ``curves`` (name -> array (depth, len(c)), e.g. from
+    :func:`deeptheory.meanfield.dot_product_kernel`)."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.8))
+    axes = np.atleast_1d(axes)
+    cmap = plt.get_cmap("viridis")
+    for ax, (name, k) in zip(axes, curves.items(), strict=True):
+        depth = k.shape[0]
+        for layer in range(depth):
+            ax.plot(c, k[layer] / k[layer, -1], color=cmap(layer / max(depth - 1, 1)), lw=1.2)
+        ax.set_xlabel("input cosine $c$")
+        ax.set_ylabel(rf"$\kappa(c) / \kappa(1)$  ({name.upper()})")
+        ax.set_title(f"{name.upper()} {title}".strip())
+        sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(1, depth))
+        ax.figure.colorbar(sm, ax=ax, label="depth (hidden layers)")
+    return axes

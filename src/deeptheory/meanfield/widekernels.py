@@ -56,10 +56,13 @@ import numpy as np
 from .._api import Result
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation, order_for_rtol
+from ._gauss import CLOSED_2D
 from ._pairmaps import pair_maps
 
 __all__ = [
+    "DotProductKernel",
     "NetworkKernels",
+    "dot_product_kernel",
     "network_kernels",
     "nngp_kernel",
     "ntk_kernel",
@@ -151,6 +154,30 @@ def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, 
                 network, kind, _alpha(alpha, depth), sv2, sa2, parameterization)
 
 
+class _Dual:
+    """An off-diagonal block with its derivative in the input correlation c (forward mode)."""
+
+    def __init__(self, v: np.ndarray, d: np.ndarray):
+        self.v, self.d = v, d
+
+    def __add__(self, o: Any) -> _Dual:
+        return _Dual(self.v + o.v, self.d + o.d) if isinstance(o, _Dual) else _Dual(
+            self.v + o, self.d)
+
+    __radd__ = __add__
+
+    def __mul__(self, o: Any) -> _Dual:
+        if isinstance(o, _Dual):
+            return _Dual(self.v * o.v, self.v * o.d + self.d * o.v)
+        return _Dual(self.v * o, self.d * o)
+
+    __rmul__ = __mul__
+
+
+def _value(off: Any) -> np.ndarray:
+    return off.v if isinstance(off, _Dual) else off
+
+
 class _Pairs:
     """A kernel on two input sets: diagonals d1 (n1,), d2 (n2,) and the block off (n1, n2)."""
 
@@ -160,14 +187,23 @@ class _Pairs:
     def maps(self, act: Activation, rtol: float, order: int) -> tuple[_Pairs, _Pairs]:
         """(E[phi(u) phi(v)], E[phi'(u) phi'(v)]) under this covariance, as _Pairs."""
         den = np.sqrt(np.outer(self.d1, self.d2))
+        off = _value(self.off)
         with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(den > 0, self.off / np.where(den > 0, den, 1.0), 0.0)
+            c = np.where(den > 0, off / np.where(den > 0, den, 1.0), 0.0)
+        dual = isinstance(self.off, _Dual)
+        # phi'' where it exists as a function (or in closed form: relu), else the NTK's
+        # slope is undefined (nan)
+        second = dual and (act.max_deriv >= 2 or (act.builtin and act.name in CLOSED_2D))
         # the truncation bound of pair_maps is tight for nearly parallel inputs: a tenth
         # of rtol per layer leaves room for the error to pass through the next layers
-        g, m1, m2 = pair_maps(act, self.d1, self.d2, c, (0, 1), symmetric=self.symmetric,
-                              rtol=0.1 * rtol, order=order)
-        return (_Pairs(m1[0], m2[0], g[0], self.symmetric),
-                _Pairs(m1[1], m2[1], g[1], self.symmetric))
+        g, m1, m2 = pair_maps(act, self.d1, self.d2, c, (0, 1, 2) if second else (0, 1),
+                              symmetric=self.symmetric, rtol=0.1 * rtol, order=order)
+        e, de = g[0], g[1]
+        if dual:  # Price's theorem: d E[f(u) g(v)] / d Cov(u, v) = E[f'(u) g'(v)]
+            g2 = g[2] if second else np.full(g[1].shape, np.nan)
+            e, de = _Dual(g[0], g[1] * self.off.d), _Dual(g[1], g2 * self.off.d)
+        return (_Pairs(m1[0], m2[0], e, self.symmetric),
+                _Pairs(m1[1], m2[1], de, self.symmetric))
 
 
 def _apply(f, *ks: _Pairs) -> _Pairs:
@@ -201,7 +237,7 @@ def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
     """Readout kernels of the residual stream from p^0 (module docstring)."""
     a2, sw2, sb2, sv2, sa2 = net.alpha**2, net.sw2, net.sb2, net.sv2, net.sa2
     e_on = 1.0 if net.kind == "full" else 0.0
-    big = _apply(np.zeros_like, p)
+    big = _apply(lambda v: 0.0 * v, p)
     hist: list[tuple[_Pairs, _Pairs]] = []
     order = _order(rtol)
 
@@ -280,7 +316,7 @@ def network_kernels(
         sig, th, hist = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, layers)
     else:
         sig, th, hist = _resnet(net, k0, rtol, layers)
-    out = {"nngp": sig.off, "ntk": th.off}
+    out: dict[str, Any] = {"nngp": sig.off, "ntk": th.off}
     if layers:
         out["nngp_layers"] = np.stack([h[0].off for h in hist])
         out["ntk_layers"] = np.stack([h[1].off for h in hist])
@@ -299,3 +335,73 @@ def ntk_kernel(x1: Any, x2: Any = None, **network: Any) -> np.ndarray:
     """Neural tangent kernel matrix Theta(x1_i, x2_j) (n1, n2) (Jacot et al. 2018); keywords
     as :func:`network_kernels`."""
     return network_kernels(x1, x2, **network).ntk
+
+
+@dataclass(frozen=True)
+class DotProductKernel(Result):
+    """kappa(c) and d kappa / dc on the sphere (see :func:`dot_product_kernel`)."""
+
+    value: np.ndarray
+    slope: np.ndarray
+
+
+def dot_product_kernel(
+    c: Any,
+    *,
+    depth: int,
+    sigma_w2: float,
+    sigma_b2: float = 0.0,
+    activation: str | Activation = "relu",
+    kernel: str = "nngp",
+    q0: float = 1.0,
+    network: str = "plain",
+    kind: str = "reduced",
+    alpha: float | str = 1.0,
+    sigma_v2: float = 1.0,
+    sigma_a2: float = 0.0,
+    rtol: float = 1e-10,
+) -> DotProductKernel:
+    """The scalar map kappa(c) = K(x, x') of two inputs of equal norm with cosine c, and
+    its derivative d kappa / dc.
+
+    For inputs on a sphere, |x|^2 / d = |x'|^2 / d = ``q0`` (1: radius sqrt(d), the
+    usual normalisation; |x| = 1 is q0 = 1/d), every entry of the NNGP (``kernel="nngp"``)
+    or NTK (``"ntk"``) depends on the inputs only through c = x.x' / |x||x'|: the kernel
+    is a dot-product kernel kappa(c) (Daniely, Frostig & Singer 2016; neural-tangents
+    issue #143).  The network and the conventions are those of :func:`network_kernels`.
+
+    The slope follows the layers in forward mode: by Price's theorem
+    d E[phi(u) phi(v)] / d Sigma_uv = E[phi'(u) phi'(v)] and
+    d E[phi'(u) phi'(v)] / d Sigma_uv = E[phi''(u) phi''(v)], so the NTK slope needs phi''
+    (for relu it is +inf at c = 1, the arc-cosine kernel's square-root singularity).
+
+    Parameters
+    ----------
+    c : cosines in [-1, 1] (any shape; the result has the same shape).
+    depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
+    rtol : as in :func:`network_kernels`.
+    kernel : "nngp" or "ntk".  q0 : squared norm per input coordinate (> 0).
+    """
+    if kernel not in ("nngp", "ntk"):
+        raise ValueError(f"kernel must be 'nngp' or 'ntk', got {kernel!r}")
+    net = _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2,
+               sigma_a2, "ntk")
+    if kernel == "ntk" and not (net.act.builtin and net.act.name in CLOSED_2D):
+        net.act.require(2, "the slope of the NTK's kappa (E[phi''(u) phi''(v)])")
+    ca = as_float("c", c, lo=-1.0, hi=1.0)
+    if not np.isfinite(ca).all():
+        raise ValueError("c must be finite")
+    q0 = _scalar("q0", q0)
+    if not q0 > 0.0:
+        raise ValueError(f"q0 must be > 0, got {q0!r}")
+    rtol = float(as_float("rtol", rtol, lo=1e-15, hi=1e-2))
+    flat = ca.reshape(1, -1)
+    m = flat.shape[1]
+    k0 = _Pairs(np.array([q0]), np.full(m, q0), _Dual(q0 * flat, np.full(flat.shape, q0)),
+                False)
+    if net.network == "plain":
+        sig, th, _ = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, False)
+    else:
+        sig, th, _ = _resnet(net, k0, rtol, False)
+    out = sig.off if kernel == "nngp" else th.off
+    return DotProductKernel(value=out.v.reshape(ca.shape), slope=out.d.reshape(ca.shape))
