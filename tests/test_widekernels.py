@@ -184,22 +184,40 @@ def test_relu_closed_recursion_edge_of_chaos():
 # ----------------------------------------------------------------------------- resnet
 
 
-def test_resnet_relu_diagonal_closed_form():
-    """Reduced relu resnet, sigma_b2 = 0: p^l = p^{l-1} (1 + alpha^2 sigma_w2 / 2) exactly,
-    so Sigma(x, x) = sigma_w2 p^0 (1 + alpha^2 sigma_w2 / 2)^L; the NTK diagonal follows the
-    stream tangent recursion P^l = P^{l-1} (1 + a) + alpha^2 sigma_w2 p^{l-1} / 2,
-    a = alpha^2 sigma_w2 / 2 (dE = 1/2), i.e. P^L = L a p^0 (1 + a)^{L-1}."""
+def test_resnet_relu_full_closed_form():
+    """Full relu resnet, sigma_b2 = sigma_a2 = 0: p^l = p^{l-1} (1 + a) exactly with
+    a = alpha^2 sigma_v2 sigma_w2 / 2 (E[relu^2] = S/2), and the stream tangent kernel
+    P^l = P^{l-1} (1 + a) + alpha^2 sigma_v2 (S/2 + S/2) = P^{l-1} (1 + a) + 2 a p^{l-1},
+    i.e. P^L = 2 a L p^0 (1 + a)^{L-1}."""
     x = np.array([[1.0, 2.0, -1.0]])
     p0 = float(x[0] @ x[0]) / 3
     for alpha, L in [(1.0, 5), ("1/sqrt(L)", 50)]:
         al = 1.0 if alpha == 1.0 else 1 / np.sqrt(L)
-        a = al**2 * 1.3 / 2
+        a = al**2 * 0.7 * 1.3 / 2
         k = network_kernels(x, depth=L, sigma_w2=1.3, activation="relu", network="resnet",
-                            alpha=alpha)
+                            kind="full", sigma_v2=0.7, alpha=alpha)
         pl = p0 * (1 + a) ** L
         assert k.nngp[0, 0] == pytest.approx(1.3 * pl, rel=1e-13)
-        big = L * a * p0 * (1 + a) ** (L - 1)
+        big = 2 * a * L * p0 * (1 + a) ** (L - 1)
         assert k.ntk[0, 0] == pytest.approx(1.3 * big + 1.3 * pl, rel=1e-12)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "gelu"])
+def test_resnet_reduced_nngp_matches_resnet_recursion(act):
+    """The kernel matrix of a reduced resnet against the two-input recursion of
+    :func:`deeptheory.meanfield.resnet_recursion` (written separately, checked by Monte
+    Carlo in test_resnet.py; it carries the stream's mean component for non-odd phi)."""
+    from deeptheory.meanfield.resnet import resnet_recursion
+
+    x = np.array([[1.0, 0.5, -1.0, 0.2], [0.3, -1.2, 0.4, 1.0]])
+    d = x.shape[1]
+    p1, p2 = x[0] @ x[0] / d, x[1] @ x[1] / d
+    c0 = x[0] @ x[1] / d / np.sqrt(p1 * p2)
+    k = network_kernels(x, depth=6, sigma_w2=0.9, sigma_b2=0.1, activation=act,
+                        network="resnet", alpha=0.7)
+    r = resnet_recursion(0.9, 0.1, act, depth=6, alpha=0.7, p0=p1, p0_2=p2, c0=c0)
+    ref = 0.9 * np.array([[r.p1[-1], r.p12[-1]], [r.p12[-1], r.p2[-1]]]) + 0.1
+    assert _normwise(k.nngp, ref) < 1e-11
 
 
 def test_resnet_full_against_layerwise_quadrature(inputs):

@@ -7,7 +7,15 @@ functions and runs seeded sampling loops.  The mathematics lives in
 
 from .activations import Activation, get_activation, list_activations, register_activation
 from .mehler import series_gram
-from .montecarlo import NetworkSample, propagate_batch, sample_network
+from .montecarlo import (
+    NetworkSample,
+    ResNetSample,
+    propagate_batch,
+    sample_network,
+    sample_parameters,
+    sample_resnet,
+    sample_resnet_parameters,
+)
 from .quadrature import (
     expect,
     expect2,
@@ -26,6 +34,10 @@ from .stieltjes import stieltjes_sum
 __all__ = [
     "Activation",
     "NetworkSample",
+    "ResNetSample",
+    "sample_parameters",
+    "sample_resnet",
+    "sample_resnet_parameters",
     "propagate_batch",
     "sample_network",
     "expect",

@@ -106,6 +106,9 @@ def _tiles(n1: int, n2: int, upper: bool) -> np.ndarray:
 def series_gram(a: Any, b: Any, c: Any, *, upper: bool = False) -> np.ndarray:
     """out[s, i, j] = sum_k a[s, i, k] b[s, k, j] c[i, j]^k for every (s, i, j).
 
+    With Hermite coefficients (:func:`deeptheory.kernels.hermite_coefficients`) this is
+    Mehler's formula (Mehler 1866) for all pairs of a correlated Gaussian grid at once.
+
     Parameters
     ----------
     a : (S, n1, K + 1) or (n1, K + 1) coefficients of the row functions.

@@ -20,7 +20,14 @@ chi_1 and chi_c (Poole et al. 2016; Schoenholz et al. 2017); the statistics are 
 matrix) through *one* seeded network of the same ensemble and returns every
 layer's pre-activations, for statistics that need more than two inputs (e.g. the
 geometry of a curve of inputs).  Its network for ``seed`` is trial 0 of
-:func:`sample_network` with the same seed.
+:func:`sample_network` with the same seed; :func:`sample_parameters` returns that
+network's weights and biases (bitwise, by replaying the same draws).
+
+:func:`sample_resnet` is the residual-network counterpart (Yang & Schoenholz 2017):
+x^l = x^{l-1} + alpha phi(W^l x^{l-1} + b^l) or x^{l-1} + alpha (V^l phi(.) + a^l), two
+inputs forward and a true backward pass, with per-layer re-seeding so that the backward
+pass regenerates the weights instead of storing them (see its docstring);
+:func:`sample_resnet_parameters` replays its draws.
 
 Weights
 -------
@@ -86,9 +93,14 @@ from .activations import Activation, get_activation
 
 __all__ = [
     "NetworkSample",
+    "ResNetSample",
+    "RESNET_KINDS",
     "WEIGHT_KINDS",
     "propagate_batch",
     "sample_network",
+    "sample_resnet",
+    "sample_resnet_parameters",
+    "sample_parameters",
     "single_thread_blas",
 ]
 
@@ -96,6 +108,8 @@ __all__ = [
 WEIGHT_KINDS = {"gaussian": 0, "orthogonal": 1}
 #: largest seed + n_trials - 1 (numba's np.random.seed takes a uint32)
 MAX_SEED = 2**32 - 1
+#: residual branch kinds understood by :func:`sample_resnet` (name -> kernel flag)
+RESNET_KINDS = {"reduced": 0, "full": 1}
 
 
 @kernel()
@@ -234,6 +248,180 @@ def mc_batch_network(code, x, preact, sw, sb, width, orth, seed, out):  # pragma
     mc_batch(code, x, preact, sw, sb, width, orth, out)
 
 
+@kernel()
+def mc_parameters(sw, sb, orth, seed, w1, ws, bs):  # pragma: no cover - compiled
+    """Seed Numba's generator with ``seed`` and replay the draws of :func:`mc_batch`:
+    W^1 into w1 (width x N0), W^l into ws[l - 2] (width x width), sb * b^l into bs[l - 1]."""
+    np.random.seed(seed)
+    width = w1.shape[0]
+    for layer in range(bs.shape[0]):
+        w = mc_weights(width, w1.shape[1] if layer == 0 else width, sw, orth)
+        b = np.random.standard_normal(width)
+        if layer == 0:
+            w1[:, :] = w
+        else:
+            ws[layer - 1, :, :] = w
+        for i in range(width):
+            bs[layer, i] = sb * b[i]
+
+
+@kernel()
+def mc_res_layer(width, sw, sv, orth, full, forward):  # pragma: no cover - compiled
+    """The draws of one residual layer (generator already seeded with the layer's seed).
+
+    Returns (W, b, V, a): W = W^l (width x width) and, with ``full``, V = V^l and
+    a = N(0, 1)^width (unscaled); b = N(0, 1)^width (unscaled).  With ``forward`` False
+    (the backward pass) the biases are still drawn (so V^l is the same matrix) but the
+    unneeded arrays are returned empty.  Without ``full``, V and a are empty.
+    """
+    w = mc_weights(width, width, sw, orth)
+    b = np.random.standard_normal(width)
+    if full:
+        v = mc_weights(width, width, sv, orth)
+        a = np.random.standard_normal(width) if forward else np.empty(0)
+    else:
+        v = np.empty((0, 0))
+        a = np.empty(0)
+    return w, b, v, a
+
+
+@kernel()
+def mc_res_trial(
+    code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, trial, p1, p2, p12, q1, gr
+):  # pragma: no cover - compiled
+    """One residual network (Numba's generator already seeded): fill row ``trial``.
+
+    Forward (two inputs, the same weights): h^l = W^l x^{l-1} + b^l and
+    x^l = x^{l-1} + alpha phi(h^l) (reduced) or x^{l-1} + alpha (V^l phi(h^l) + a^l) (full);
+    p1, p2, p12 (columns l = 0..L) get |x_1^l|^2 / N, |x_2^l|^2 / N, x_1^l . x_2^l / N and
+    q1 (column l - 1) |h_1^l|^2 / N.  Backward from g^L = gl for input 1:
+    g^{l-1} = g^l + alpha W^T (phi'(h_1^l) * V^T g^l) (V = I when reduced); gr (column
+    l - 1) gets |g^{l-1}|^2 / |g^l|^2.  Layer l's parameters come from Numba's generator
+    re-seeded with a per-layer seed (drawn first, from the trial's stream), so the
+    backward pass regenerates W^l, V^l instead of storing them: memory is
+    O(depth * width + width^2), not O(depth * width^2).
+    """
+    width = x1.shape[0]
+    depth = q1.shape[1]
+    seeds = np.random.randint(0, 4294967296, depth)
+    x = np.empty((width, 2))
+    s1 = 0.0
+    s2 = 0.0
+    s12 = 0.0
+    for i in range(width):
+        x[i, 0] = x1[i]
+        x[i, 1] = x2[i]
+        s1 += x1[i] * x1[i]
+        s2 += x2[i] * x2[i]
+        s12 += x1[i] * x2[i]
+    p1[trial, 0] = s1 / width
+    p2[trial, 0] = s2 / width
+    p12[trial, 0] = s12 / width
+    hs = np.empty((depth, width))
+    for layer in range(depth):
+        np.random.seed(seeds[layer])
+        w, b, v, a = mc_res_layer(width, sw, sv, orth, full, True)
+        h = np.dot(w, x)
+        f = np.empty((width, 2))
+        sq = 0.0
+        for i in range(width):
+            bi = sb * b[i]
+            y1 = h[i, 0] + bi
+            y2 = h[i, 1] + bi
+            sq += y1 * y1
+            hs[layer, i] = y1
+            f[i, 0] = act_eval(code, 0, y1)
+            f[i, 1] = act_eval(code, 0, y2)
+        q1[trial, layer] = sq / width
+        if full:
+            f = np.dot(v, f)
+            for i in range(width):
+                ai = sa * a[i]
+                f[i, 0] += ai
+                f[i, 1] += ai
+        s1 = 0.0
+        s2 = 0.0
+        s12 = 0.0
+        for i in range(width):
+            y1 = x[i, 0] + alpha * f[i, 0]
+            y2 = x[i, 1] + alpha * f[i, 1]
+            x[i, 0] = y1
+            x[i, 1] = y2
+            s1 += y1 * y1
+            s2 += y2 * y2
+            s12 += y1 * y2
+        p1[trial, layer + 1] = s1 / width
+        p2[trial, layer + 1] = s2 / width
+        p12[trial, layer + 1] = s12 / width
+    g = gl.copy()
+    sg = 0.0
+    for i in range(width):
+        sg += g[i] * g[i]
+    for layer in range(depth - 1, -1, -1):
+        np.random.seed(seeds[layer])
+        w, b, v, a = mc_res_layer(width, sw, sv, orth, full, False)
+        u = np.dot(g, v) if full else g.copy()  # V^T g
+        for i in range(width):
+            u[i] *= act_eval(code, 1, hs[layer, i])
+        d = np.dot(u, w)  # W^T (phi' * V^T g)
+        sn = 0.0
+        for i in range(width):
+            gi = g[i] + alpha * d[i]
+            g[i] = gi
+            sn += gi * gi
+        gr[trial, layer] = sn / sg
+        sg = sn
+
+
+@kernel()
+def mc_res_parameters(sw, sb, sv, sa, full, orth, seed, ws, bs, vs, as_):  # pragma: no cover
+    """Replay the parameter draws of trial ``seed`` of :func:`mc_res_trial` into
+    ws[l - 1] = W^l, bs[l - 1] = sb b^l and, with ``full``, vs[l - 1] = V^l, as_[l - 1] = sa a^l."""
+    np.random.seed(seed)
+    depth = ws.shape[0]
+    width = ws.shape[1]
+    seeds = np.random.randint(0, 4294967296, depth)
+    for layer in range(depth):
+        np.random.seed(seeds[layer])
+        w, b, v, a = mc_res_layer(width, sw, sv, orth, full, True)
+        ws[layer, :, :] = w
+        for i in range(width):
+            bs[layer, i] = sb * b[i]
+        if full:
+            vs[layer, :, :] = v
+            for i in range(width):
+                as_[layer, i] = sa * a[i]
+
+
+@kernel()
+def mc_res_seeded_trial(
+    code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, seed, trial, p1, p2, p12, q1, gr
+):  # pragma: no cover - compiled
+    """Seed Numba's generator with ``seed + trial`` and run :func:`mc_res_trial`."""
+    np.random.seed(seed + trial)
+    mc_res_trial(code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, trial, p1, p2, p12, q1, gr)
+
+
+@kernel(role="cpu", parallel=True)
+def mc_resnet_trials(
+    code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, seed, p1, p2, p12, q1, gr
+):  # pragma: no cover - compiled
+    """Residual-network trials on Numba's thread pool (see :func:`mc_res_trial`)."""
+    for trial in prange(q1.shape[0]):
+        mc_res_seeded_trial(code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, seed, trial,
+                            p1, p2, p12, q1, gr)
+
+
+@kernel(role="cpu")
+def mc_resnet_trials_serial(
+    code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, seed, p1, p2, p12, q1, gr
+):  # pragma: no cover - compiled
+    """:func:`mc_resnet_trials` on the calling thread (bitwise the same)."""
+    for trial in range(q1.shape[0]):
+        mc_res_seeded_trial(code, x1, x2, gl, sw, sb, sv, sa, alpha, full, orth, seed, trial,
+                            p1, p2, p12, q1, gr)
+
+
 @dataclass(frozen=True)
 class NetworkSample(Result):
     """Per-trial, per-layer statistics of :func:`sample_network`, each (n_trials, depth).
@@ -253,10 +441,46 @@ class NetworkSample(Result):
     @property
     def c(self) -> np.ndarray:
         """Per-trial correlation q12 / sqrt(q1 q2) (1 where either length is 0)."""
-        den = np.sqrt(self.q1 * self.q2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            c = np.where(den > 0, self.q12 / np.where(den > 0, den, 1.0), 1.0)
-        return np.clip(c, -1.0, 1.0)
+        return _correlation(self.q12, self.q1, self.q2)
+
+
+def _correlation(p12: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """p12 / sqrt(p1 p2) clipped to [-1, 1] (1 where either length is 0)."""
+    den = np.sqrt(p1 * p2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(den > 0, p12 / np.where(den > 0, den, 1.0), 1.0)
+    return np.clip(c, -1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ResNetSample(Result):
+    """Per-trial, per-layer statistics of :func:`sample_resnet`.
+
+    ``p1``, ``p2``, ``p12`` (n_trials, depth + 1), column l = 0..L: |x_1^l|^2 / N,
+    |x_2^l|^2 / N, x_1^l . x_2^l / N of the residual stream (column 0: the inputs).
+    ``q1`` (n_trials, depth), column l - 1: |h_1^l|^2 / N (pre-activation of layer l).
+    ``grad_ratio`` (n_trials, depth), column l - 1: |g^{l-1}|^2 / |g^l|^2 for the backward
+    pass of input 1 (g^l = dE/dx^l with dE/dx^L = the given vector).
+    """
+
+    p1: np.ndarray
+    p2: np.ndarray
+    p12: np.ndarray
+    q1: np.ndarray
+    grad_ratio: np.ndarray
+
+    @property
+    def c(self) -> np.ndarray:
+        """Per-trial correlation p12 / sqrt(p1 p2) of the residual stream, (n_trials, depth + 1)."""
+        return _correlation(self.p12, self.p1, self.p2)
+
+    @property
+    def grad_growth(self) -> np.ndarray:
+        """Per-trial |g^l|^2 / |g^L|^2 for l = 0..L, (n_trials, depth + 1) (last column 1)."""
+        r = self.grad_ratio
+        out = np.ones((r.shape[0], r.shape[1] + 1))
+        out[:, :-1] = np.cumprod(r[:, ::-1], axis=1)[:, ::-1]
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -328,6 +552,17 @@ def _scalar(name: str, x: Any) -> float:
     return float(a)
 
 
+def _warn_nonfinite(func: str, arrays: list[np.ndarray]) -> None:
+    """RuntimeWarning (attributed to the caller of ``func``) if any array holds inf/nan."""
+    if not all(np.isfinite(o).all() for o in arrays):
+        warnings.warn(
+            f"{func}: non-finite values (overflow in a deep expanding network); "
+            "reduce depth or sigma_w2",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def sample_network(
     activation: str | Activation,
     x1: Any,
@@ -383,13 +618,7 @@ def sample_network(
                n_trials * _trial_ns(a1.size, width, depth, orth))
     with single_thread_blas():
         run(act.code, a1, a2, av, sw, sb, width, orth, seed, *out)
-    if not all(np.isfinite(o).all() for o in out):
-        warnings.warn(
-            "sample_network: non-finite values (overflow in a deep expanding network); "
-            "reduce depth or sigma_w2",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    _warn_nonfinite("sample_network", out)
     return NetworkSample(q1=out[0], q2=out[1], q12=out[2], g=out[3], d12=out[4])
 
 
@@ -420,6 +649,43 @@ def _network_args(sigma_w2, sigma_b2, width, depth, weights, seed, n_trials=1):
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}")
     return math.sqrt(sw2), math.sqrt(sb2), width, depth, WEIGHT_KINDS[weights], seed
+
+
+def sample_parameters(
+    n0: int,
+    *,
+    width: int,
+    depth: int,
+    sigma_w2: float,
+    sigma_b2: float,
+    weights: str = "gaussian",
+    seed: int | np.random.Generator | None = 0,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The weights and biases of the network :func:`propagate_batch` draws for ``seed``.
+
+    Returns ``[(W^1, b^1), ..., (W^L, b^L)]`` with W^1 of shape (width, n0), W^l
+    (width, width) for l >= 2 and b^l of shape (width,) *as added*, i.e. already
+    multiplied by sigma_b.  They are bitwise the parameters of
+    ``propagate_batch(act, x, sigma_w2, sigma_b2, width=width, depth=depth,
+    weights=weights, seed=seed)`` for any input x with n0 rows (and of trial 0 of
+    :func:`sample_network`): a compiled loop replays the same Numba generator stream
+    (seed, then per layer W^l via :func:`mc_weights` and sigma_b * N(0, 1)^width).
+    So in numpy ``h^1 = W^1 @ x + b^1[:, None]``, ``h^l = W^l @ phi(h^{l-1}) + b^l[:, None]``
+    reproduces ``propagate_batch`` up to the rounding of the matrix products.
+
+    Memory: width * (n0 + (depth - 1) * width) doubles (1.6 GB for width 1000, depth 200).
+    Arguments are validated as in :func:`propagate_batch`; ``n0`` is an int >= 1.
+    """
+    n0 = as_int("n0", n0, lo=1)
+    sw, sb, width, depth, orth, seed = _network_args(
+        sigma_w2, sigma_b2, width, depth, weights, seed
+    )
+    w1 = np.empty((width, n0))
+    ws = np.empty((depth - 1, width, width))
+    bs = np.empty((depth, width))
+    with single_thread_blas():
+        mc_parameters(sw, sb, orth, seed, w1, ws, bs)
+    return [(w1, bs[0])] + [(ws[k], bs[k + 1]) for k in range(depth - 1)]
 
 
 def propagate_batch(
@@ -471,11 +737,151 @@ def propagate_batch(
     fam = act.family("cpu")
     with single_thread_blas():
         fam.mc_batch_network(act.code, a, bool(preactivation), sw, sb, width, orth, seed, out)
-    if not np.isfinite(out).all():
-        warnings.warn(
-            "propagate_batch: non-finite values (overflow in a deep expanding network); "
-            "reduce depth or sigma_w2",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    _warn_nonfinite("propagate_batch", [out])
     return out
+
+
+def _resnet_trial_ns(width: int, depth: int, orth: int, full: int) -> float:
+    """Estimated serial time of one trial of :func:`sample_resnet` (ns): every weight
+    matrix is drawn twice (forward, then regenerated in the backward pass)."""
+    mats = 2 * (2 if full else 1) * depth
+    qr = mats * 4.0 * width**3 / 3.0 if orth else 0.0
+    return NS_PER_WEIGHT * mats * width * width + NS_PER_QR_FLOP * qr + NS_PER_UNIT * width * depth
+
+
+def sample_resnet(
+    activation: str | Activation,
+    x1: Any,
+    x2: Any,
+    g: Any,
+    sigma_w2: float,
+    sigma_b2: float,
+    *,
+    depth: int,
+    n_trials: int,
+    alpha: float = 1.0,
+    kind: str = "reduced",
+    sigma_v2: float = 1.0,
+    sigma_a2: float = 0.0,
+    weights: str = "gaussian",
+    seed: int | np.random.Generator | None = 0,
+) -> ResNetSample:
+    """Push x1, x2 forward and g back through ``n_trials`` random residual networks.
+
+    Width N = len(x1) (every layer, the input included).  Layer l = 1..L
+    (Yang & Schoenholz 2017, "Mean field residual networks: on the edge of chaos"):
+
+        h^l = W^l x^{l-1} + b^l,
+        reduced:  x^l = x^{l-1} + alpha phi(h^l),
+        full:     x^l = x^{l-1} + alpha (V^l phi(h^l) + a^l),
+
+    W_ij ~ N(0, sigma_w2 / N), V_ij ~ N(0, sigma_v2 / N) (or scaled Haar orthogonal with
+    ``weights="orthogonal"``), b_i ~ N(0, sigma_b2), a_i ~ N(0, sigma_a2); both inputs
+    see the same parameters.  The backward pass is the true gradient of E = g . x^L
+    with respect to the residual stream of input 1: g^L = g,
+    g^{l-1} = g^l + alpha W^T (phi'(h_1^l) * (V^T g^l)) (V = I for ``reduced``).
+
+    Parameters
+    ----------
+    activation : name or :class:`Activation` (phi' must exist: the backward pass).
+    x1, x2, g : 1-D arrays of a common length N (finite).
+    sigma_w2, sigma_b2, sigma_v2, sigma_a2 : variances (>= 0, finite); ``reduced``
+        requires sigma_v2 = 1 and sigma_a2 = 0 (no V, a in that network).
+    depth : L >= 1.  n_trials : >= 1.  alpha : branch scale (finite, >= 0).
+    kind : "reduced" or "full".  weights : "gaussian" or "orthogonal".
+    seed : as in :func:`sample_network` (trial k seeds Numba's generator with seed + k;
+        bitwise reproducible for any thread count).
+
+    Seeding within a trial: after ``np.random.seed(seed + k)`` the trial draws L layer
+    seeds (uniform 32-bit integers); layer l re-seeds with its own before drawing W^l,
+    b^l (then V^l, a^l), and the backward pass re-seeds again to regenerate W^l, V^l, so
+    no weight matrix is stored (memory O(width^2 + depth * width) per thread).  The
+    price is drawing each matrix twice.  BLAS runs single-threaded, trials in parallel.
+
+    Returns
+    -------
+    :class:`ResNetSample`: p1, p2, p12 (n_trials, depth + 1); q1, grad_ratio
+    (n_trials, depth).  Non-finite values (overflow) give a ``RuntimeWarning``.
+    """
+    act = get_activation(activation)
+    act.require(1, "the backward pass")
+    a1 = _vector("x1", x1)
+    a2 = _vector("x2", x2)
+    ag = _vector("g", g)
+    if a2.shape != a1.shape or ag.shape != a1.shape:
+        raise ValueError(
+            f"x1, x2 and g must have the same length N, got {a1.size}, {a2.size}, {ag.size}"
+        )
+    if not np.any(ag != 0.0):
+        raise ValueError("g must not be the zero vector")
+    n_trials = as_int("n_trials", n_trials, lo=1)
+    if kind not in RESNET_KINDS:
+        raise ValueError(f"kind must be one of {sorted(RESNET_KINDS)}, got {kind!r}")
+    full = RESNET_KINDS[kind]
+    sv2 = _scalar("sigma_v2", sigma_v2)
+    sa2 = _scalar("sigma_a2", sigma_a2)
+    if not full and (sv2 != 1.0 or sa2 != 0.0):
+        raise ValueError(
+            "kind='reduced' has no V, a: sigma_v2 must be 1 and sigma_a2 0 "
+            f"(got {sv2}, {sa2}); use kind='full'"
+        )
+    alpha = _scalar("alpha", alpha)
+    sw, sb, width, depth, orth, seed = _network_args(
+        sigma_w2, sigma_b2, a1.size, depth, weights, seed, n_trials
+    )
+    p1, p2, p12 = (np.zeros((n_trials, depth + 1)) for _ in range(3))
+    q1, gr = (np.zeros((n_trials, depth)) for _ in range(2))
+    fam = act.family("cpu")
+    run = pick(fam.mc_resnet_trials_serial, fam.mc_resnet_trials,
+               n_trials * _resnet_trial_ns(width, depth, orth, full))
+    with single_thread_blas():
+        run(act.code, a1, a2, ag, sw, sb, math.sqrt(sv2), math.sqrt(sa2), alpha, full, orth,
+            seed, p1, p2, p12, q1, gr)
+    _warn_nonfinite("sample_resnet", [p1, p2, p12, q1, gr])
+    return ResNetSample(p1=p1, p2=p2, p12=p12, q1=q1, grad_ratio=gr)
+
+
+def sample_resnet_parameters(
+    width: int,
+    *,
+    depth: int,
+    sigma_w2: float,
+    sigma_b2: float,
+    kind: str = "reduced",
+    sigma_v2: float = 1.0,
+    sigma_a2: float = 0.0,
+    weights: str = "gaussian",
+    seed: int | np.random.Generator | None = 0,
+) -> list[tuple[np.ndarray, ...]]:
+    """The parameters of the residual network that trial 0 of :func:`sample_resnet` draws.
+
+    Returns ``[(W^l, b^l), ...]`` (``kind="reduced"``) or ``[(W^l, b^l, V^l, a^l), ...]``
+    (``"full"``) for l = 1..depth, biases as added (multiplied by sigma_b, sigma_a); bitwise
+    the parameters of ``sample_resnet(..., seed=seed)``'s first network (trial k of a call
+    with seed s is the network of ``seed=s + k`` here), replayed by a compiled loop from the
+    same generator stream.  For checks and small experiments: it stores every matrix
+    (width^2 * depth doubles, twice that for ``full``).
+    """
+    if kind not in RESNET_KINDS:
+        raise ValueError(f"kind must be one of {sorted(RESNET_KINDS)}, got {kind!r}")
+    full = RESNET_KINDS[kind]
+    sv2 = _scalar("sigma_v2", sigma_v2)
+    sa2 = _scalar("sigma_a2", sigma_a2)
+    if not full and (sv2 != 1.0 or sa2 != 0.0):
+        raise ValueError(
+            "kind='reduced' has no V, a: sigma_v2 must be 1 and sigma_a2 0 "
+            f"(got {sv2}, {sa2}); use kind='full'"
+        )
+    sw, sb, width, depth, orth, seed = _network_args(
+        sigma_w2, sigma_b2, width, depth, weights, seed
+    )
+    ws = np.empty((depth, width, width))
+    bs = np.empty((depth, width))
+    vs = np.empty((depth if full else 0, width, width))
+    as_ = np.empty((depth if full else 0, width))
+    with single_thread_blas():
+        mc_res_parameters(sw, sb, math.sqrt(sv2), math.sqrt(sa2), full, orth, seed, ws, bs, vs,
+                          as_)
+    if full:
+        return [(ws[k], bs[k], vs[k], as_[k]) for k in range(depth)]
+    return [(ws[k], bs[k]) for k in range(depth)]

@@ -7,6 +7,8 @@ Maps and fixed points: :func:`q_map`, :func:`q_star`, :func:`c_map`, :func:`c_st
 Susceptibilities and depth scales: :func:`chi1`, :func:`chi2`, :func:`chi_c`,
 :func:`xi_q`, :func:`xi_c`, :func:`xi_grad`.  Geometry: :func:`curvature`.
 Phase structure: :func:`critical_line`, :func:`phase_diagram`.
+Residual networks (Yang & Schoenholz 2017; Hayou et al. 2021): :func:`resnet_recursion`,
+the closed growth laws ``resnet_relu_*`` / ``resnet_linear_*``, :func:`simulate_resnet`.
 Infinite-width kernels (:mod:`.widekernels`): :func:`network_kernels`, :func:`nngp_kernel`,
 :func:`ntk_kernel`, :func:`dot_product_kernel`; :func:`kernel_diagnostics` (condition
 numbers vs depth, named by the phase).
@@ -30,6 +32,16 @@ from .kerneldiag import DegenerateKernelWarning, KernelDiagnostics, kernel_diagn
 from .phase import PhaseDiagram, critical_line, phase_diagram
 from .qmap import q_map, q_map_slope, q_star
 from .recursion import LayerRecursion, layer_recursion
+from .resnet import (
+    ResNetRecursion,
+    branch_scale,
+    resnet_linear_growth,
+    resnet_linear_slope,
+    resnet_recursion,
+    resnet_relu_factor,
+    resnet_relu_length,
+    resnet_relu_scaled_limit,
+)
 from .simulate import (
     CurvatureSimulation,
     LayerSimulation,
@@ -46,6 +58,7 @@ from .simulate import (
     simulate_q_star,
     simulate_transition,
 )
+from .simulate_resnet import ResNetSimulation, resnet_inputs, simulate_resnet
 from .widekernels import (
     DotProductKernel,
     NetworkKernels,
@@ -57,6 +70,17 @@ from .widekernels import (
 
 __all__ = [
     "ConvergenceError",
+    "ResNetRecursion",
+    "ResNetSimulation",
+    "branch_scale",
+    "resnet_inputs",
+    "resnet_linear_growth",
+    "resnet_linear_slope",
+    "resnet_recursion",
+    "resnet_relu_factor",
+    "resnet_relu_length",
+    "resnet_relu_scaled_limit",
+    "simulate_resnet",
     "DegenerateKernelWarning",
     "DotProductKernel",
     "KernelDiagnostics",

@@ -27,17 +27,23 @@ chaos"; Hayou et al. 2021, "Stable ResNet"): a stream x^l of width N with
 
 V ~ N(0, sigma_v2 / N), a ~ N(0, sigma_a2), and a linear readout f = W^{out} x^L + b^{out}
 with the same sigma_w2, sigma_b2.  The stream starts from a fixed (untrained) isometric
-embedding of the input, so p^0(x, x') = x.x' / d.  With S^l = sigma_w2 p^{l-1} + sigma_b2
-(the pre-activation kernel), E^l = E[phi(u) phi(v)] and dE^l = E[phi'(u) phi'(v)] under S^l:
+embedding of the input, so p^0(x, x') = x.x' / d and its mean component m^0 = 0.  With
+S^l = sigma_w2 p^{l-1} + sigma_b2 (the pre-activation kernel), E^l = E[phi(u) phi(v)] and
+dE^l = E[phi'(u) phi'(v)] under S^l, e^l(x) = E[phi(u)] (u ~ N(0, S^l(x, x))):
 
-    p^l     = p^{l-1} + alpha^2 (sigma_v2 E^l + sigma_a2)
-    P^l     = P^{l-1} (1 + alpha^2 sigma_v2 sigma_w2 dE^l)
-              + alpha^2 (sigma_v2 E^l [full only] + sigma_a2 + sigma_v2 dE^l S^l)
-    Sigma   = sigma_w2 p^L + sigma_b2,    Theta = sigma_w2 P^L + sigma_w2 p^L + sigma_b2,
+    p^l(x, x') = p^{l-1} + alpha^2 (sigma_v2 E^l + sigma_a2)
+                 + alpha (m^{l-1}(x) e^l(x') + m^{l-1}(x') e^l(x))     [reduced only]
+    m^l(x)     = m^{l-1}(x) + alpha e^l(x)                             [reduced only]
+    P^l        = P^{l-1} (1 + alpha^2 sigma_v2 sigma_w2 dE^l)
+                 + alpha^2 (sigma_v2 E^l [full only] + sigma_a2 + sigma_v2 dE^l S^l)
+    Sigma = sigma_w2 p^L + sigma_b2,    Theta = sigma_w2 P^L + sigma_w2 p^L + sigma_b2,
 
 with P^0 = 0 the tangent kernel of the stream (reduced: sigma_v2 = 1, sigma_a2 = 0 and
-no V, a parameters, so no E^l term).  The cross terms x^{l-1}.phi(h^l)/N vanish as
-N -> inf (THEORY.md, "Residual networks").
+no V, a parameters, so no E^l term).  The cross terms x^{l-1}.phi(h^l) / N vanish as
+N -> inf except through the stream's mean component m = sum_i x_i / N, which a reduced
+block with a non-odd phi (relu, gelu, ...) accumulates: then (1/N) sum_i x_i phi(h'_i)
+-> m(x) e(x') (see :mod:`deeptheory.meanfield.resnet`, where this was measured; the
+tangent of the stream has no mean component, so P is unchanged).
 
 Every layer evaluates the two 2-D Gaussian expectations for all pairs of inputs at once,
 diagonal included, with :func:`._pairmaps.pair_maps` (closed forms for relu, erf, linear;
@@ -58,6 +64,7 @@ from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation, order_for_rtol
 from ._gauss import CLOSED_2D
 from ._pairmaps import pair_maps
+from .resnet import _mean_phi, branch_scale
 
 __all__ = [
     "DotProductKernel",
@@ -101,18 +108,6 @@ def _data(name: str, x: Any) -> np.ndarray:
     return a
 
 
-def _alpha(alpha: Any, depth: int) -> float:
-    if isinstance(alpha, str):
-        table = {"1": 1.0, "1/sqrt(L)": depth**-0.5, "1/L": 1.0 / depth}
-        if alpha not in table:
-            raise ValueError(f"alpha must be a number or one of {sorted(table)}, got {alpha!r}")
-        return table[alpha]
-    a = as_float("alpha", alpha)
-    if a.ndim or not np.isfinite(a):
-        raise ValueError(f"alpha must be a finite scalar, got {alpha!r}")
-    return float(a)
-
-
 @dataclass(frozen=True)
 class _Net:
     act: Activation
@@ -134,6 +129,13 @@ def _scalar(name: str, v: Any) -> float:
     return float(a)
 
 
+def _branch(alpha: Any, depth: int) -> float:
+    a = branch_scale(alpha, depth)
+    if np.ndim(a) or not np.isfinite(a):
+        raise ValueError(f"alpha must be a finite scalar, got {alpha!r}")
+    return float(a)
+
+
 def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
          parameterization) -> _Net:
     depth = as_int("depth", depth, lo=1, hi=MAX_DEPTH)
@@ -151,7 +153,7 @@ def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, 
     act = get_activation(activation)
     act.require(1, "the NTK (E[phi'(u) phi'(v)])")
     return _Net(act, depth, _scalar("sigma_w2", sigma_w2), _scalar("sigma_b2", sigma_b2),
-                network, kind, _alpha(alpha, depth), sv2, sa2, parameterization)
+                network, kind, _branch(alpha, depth), sv2, sa2, parameterization)
 
 
 class _Dual:
@@ -236,8 +238,13 @@ def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool):
 def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
     """Readout kernels of the residual stream from p^0 (module docstring)."""
     a2, sw2, sb2, sv2, sa2 = net.alpha**2, net.sw2, net.sb2, net.sv2, net.sa2
-    e_on = 1.0 if net.kind == "full" else 0.0
+    al = net.alpha
+    full = net.kind == "full"
+    e_on = 1.0 if full else 0.0
     big = _apply(lambda v: 0.0 * v, p)
+    # mean component of the stream (reduced networks with non-odd phi; 0 otherwise)
+    m1, m2 = np.zeros_like(p.d1), np.zeros_like(p.d2)
+    track_mean = not full and not net.act.odd
     hist: list[tuple[_Pairs, _Pairs]] = []
     order = _order(rtol)
 
@@ -251,6 +258,11 @@ def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
         big = _apply(lambda bv, ev, dev, sv: bv * (1.0 + a2 * sv2 * sw2 * dev)
                      + a2 * (e_on * sv2 * ev + sa2 + sv2 * dev * sv), big, e, de, s)
         p = _apply(lambda pv, ev: pv + a2 * (sv2 * ev + sa2), p, e)
+        if track_mean:
+            mu1, mu2 = _mean_phi(net.act, s.d1, {}), _mean_phi(net.act, s.d2, {})
+            p = _Pairs(p.d1 + 2.0 * al * m1 * mu1, p.d2 + 2.0 * al * m2 * mu2,
+                       p.off + al * (np.outer(m1, mu2) + np.outer(mu1, m2)), p.symmetric)
+            m1, m2 = m1 + al * mu1, m2 + al * mu2
         if layers:
             hist.append(readout(p, big))
     sig, th = readout(p, big)

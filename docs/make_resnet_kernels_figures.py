@@ -1,0 +1,196 @@
+"""Regenerate the figures of docs/resnet_kernels.md into docs/figures/.
+
+    python docs/make_resnet_kernels_figures.py            # all figures
+    python docs/make_resnet_kernels_figures.py --quick    # narrower networks, fewer trials
+
+Figures:
+
+* ``resnet_depth.png`` (:func:`resnet_figure`): squared length, correlation and
+  cumulative gradient growth against depth for plain and residual networks (tanh and
+  relu), mean-field lines (``layer_recursion``, ``resnet_recursion``) over Monte Carlo
+  points (``simulate_layers``, ``simulate_resnet``) with 2-standard-error bars.
+
+Each figure is one function ``name(outdir, quick=False)`` that writes its PNG into
+``outdir`` and returns a summary; :func:`main` runs them in turn (add new ones to
+``FIGURES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import deeptheory.meanfield as mf  # noqa: E402
+from deeptheory.kernels import expect  # noqa: E402
+from deeptheory.meanfield.resnet import resnet_recursion  # noqa: E402
+from deeptheory.meanfield.simulate import simulate_layers  # noqa: E402
+from deeptheory.meanfield.simulate_resnet import simulate_resnet  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "figures"
+DPI = 100
+
+#: (activation, sigma_w2, sigma_b2) for the plain/residual comparison: tanh in the
+#: ordered phase near the edge of chaos (chi_1 = 0.94), relu at its critical point (He)
+RESNET_CASES = [("tanh", 1.5, 0.05), ("relu", 2.0, 0.0)]
+#: residual branch scales shown (Yang & Schoenholz 2017: alpha = 1; Hayou et al. 2021:
+#: alpha = 1/sqrt(L)); every residual network is the full one with sigma_v2 = 1, sigma_a2 = 0
+RESNET_ALPHAS = [("1", "C0"), ("1/sqrt(L)", "C1")]
+ALPHA_LABELS = {"1": r"$\alpha = 1$", "1/sqrt(L)": r"$\alpha = 1/\sqrt{L}$"}
+P0, C0 = 1.0, 0.5
+
+
+def _save(fig, outdir: Path, name: str) -> Path:
+    path = Path(outdir) / name
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    print(f"  wrote {path} ({path.stat().st_size // 1024} KiB)")
+    return path
+
+
+def _points(ax, x, est, color, marker="o"):
+    ax.errorbar(x, est.value, yerr=2.0 * np.asarray(est.stderr), fmt=marker, ms=3,
+                color=color, elinewidth=0.8, capsize=1.5, lw=0)
+
+
+def _plain_growth_theory(act: str, sw2: float, q: np.ndarray) -> np.ndarray:
+    """Mean-field |delta^l|^2 / |delta^L|^2 = prod_{k=l+1}^{L} chi_1(q^{k-1}) of a plain
+    network, l = 1..L (q = q^1..q^L)."""
+    chi = sw2 * np.asarray(expect(act, q[:-1], (1, 1)))  # chi_1(q^{k-1}), k = 2..L
+    out = np.ones(q.size)
+    out[:-1] = np.cumprod(chi[::-1])[::-1]
+    return out
+
+
+def _plain_growth_mc(g: np.ndarray) -> np.ndarray:
+    """Per-trial |t^L|^2 / |t^l|^2 from the forward tangent (n_trials, L)."""
+    return g[:, -1:] / g
+
+
+def resnet_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Plain vs residual networks against depth: lengths, correlations, gradient growth.
+
+    Columns: squared length (plain: q^l = |h^l|^2 / N; residual: p^l = |x^l|^2 / N),
+    correlation of two inputs (plain: pre-activations; residual: the stream), and the
+    cumulative gradient growth |g^l|^2 / |g^L|^2 (residual: the true backward pass;
+    plain: |t^L|^2 / |t^l|^2 of the forward tangent, which has the same mean-field law
+    prod chi_1(q^{k-1})).  Returns one summary dict per curve (max |z| and the largest
+    relative deviation of Monte Carlo from theory per quantity) for the docs table.
+    """
+    width, n_trials, depth = (256, 4, 20) if quick else (300, 16, 30)
+    seed = 2024
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.2))
+    summary = []
+    for row, (act, sw2, sb2) in enumerate(RESNET_CASES):
+        ax_p, ax_c, ax_g = axes[row]
+        t0 = time.perf_counter()
+        # plain network
+        th = mf.layer_recursion(sw2, sb2, depth, act, q1_0=P0, c0=C0)
+        mc = simulate_layers(sw2, sb2, act, q0=P0, c0=C0, width=width, depth=depth,
+                             n_trials=n_trials, seed=seed)
+        layers = np.arange(1, depth + 1)
+        grow_th = _plain_growth_theory(act, sw2, th.q1)
+        grow_mc = mf.MCEstimate.from_samples(_plain_growth_mc(mc.sample.g))
+        ax_p.plot(layers, th.q1, "k-", lw=1.2, label="plain (theory)")
+        _points(ax_p, layers, mc.q1, "k")
+        ax_c.plot(layers, th.c, "k-", lw=1.2)
+        _points(ax_c, layers, mc.c, "k")
+        ax_g.plot(layers, grow_th, "k-", lw=1.2)
+        _points(ax_g, layers, grow_mc, "k")
+        summary.append(_summary(act, "plain", sw2, sb2, width, n_trials, depth,
+                                [("length", mc.q1, th.q1), ("c", mc.c, th.c),
+                                 ("grad", grow_mc, grow_th)]))
+        # residual networks
+        for alpha, color in RESNET_ALPHAS:
+            kw = dict(depth=depth, alpha=alpha, kind="full", sigma_v2=1.0, sigma_a2=0.0,
+                      p0=P0, c0=C0)
+            rt = resnet_recursion(sw2, sb2, act, **kw)
+            rs = simulate_resnet(sw2, sb2, act, width=width, n_trials=n_trials, seed=seed,
+                                 **kw)
+            ls = rt.layers
+            lab = "residual, " + ALPHA_LABELS[alpha]
+            ax_p.plot(ls, rt.p1, "-", color=color, lw=1.2, label=lab)
+            _points(ax_p, ls, rs.p, color, "s")
+            ax_c.plot(ls, rt.c, "-", color=color, lw=1.2)
+            _points(ax_c, ls, rs.c, color, "s")
+            ax_g.plot(ls, rt.grad_growth, "-", color=color, lw=1.2)
+            _points(ax_g, ls, rs.grad_growth, color, "s")
+            summary.append(_summary(act, f"residual alpha={alpha}", sw2, sb2, width,
+                                    n_trials, depth,
+                                    [("length", rs.p, rt.p1), ("c", rs.c, rt.c),
+                                     ("grad", rs.grad_growth, rt.grad_growth)]))
+        print(f"{act}: sigma_w2={sw2}, sigma_b2={sb2}, width {width} x {n_trials} trials, "
+              f"depth {depth}: {time.perf_counter() - t0:.1f} s")
+        title = f"{act}, $\\sigma_w^2$={sw2}, $\\sigma_b^2$={sb2}"
+        ax_p.set_yscale("log")
+        ax_p.set_ylabel("squared length ($q^l$ plain, $p^l$ residual)")
+        ax_p.set_title(title, fontsize=10)
+        ax_p.legend(fontsize=8)
+        ax_c.set_ylabel("correlation $c^l$")
+        ax_c.set_title(title, fontsize=10)
+        ax_g.set_yscale("log")
+        ax_g.set_ylabel(r"gradient growth $|g^l|^2 / |g^L|^2$")
+        ax_g.set_title(title, fontsize=10)
+        for ax in (ax_p, ax_c, ax_g):
+            ax.set_xlabel("layer $l$")
+    fig.suptitle(f"Plain vs residual networks (full, $\\sigma_v^2$=1): mean field (lines) vs "
+                 f"Monte Carlo (width {width}, {n_trials} trials, bars = 2 s.e.)", fontsize=11)
+    fig.tight_layout()
+    _save(fig, Path(outdir), "resnet_depth.png")
+    print(markdown_table(summary))
+    return summary
+
+
+def markdown_table(summary: list[dict]) -> str:
+    """The docs table: per curve, max |z| over layers and the largest relative deviation."""
+    lines = ["| activation | network | length: max abs z, max rel. dev. | c: max abs z, max "
+             "rel. dev. | gradient growth: max abs z, max rel. dev. |",
+             "|---|---|---|---|---|"]
+    for s in summary:
+        cells = [f"{s[f'{k}_max_z']:.1f}, {100 * s[f'{k}_max_rel']:.1f}%"
+                 for k in ("length", "c", "grad")]
+        lines.append(f"| {s['activation']} | {s['network']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _summary(act, net, sw2, sb2, width, n_trials, depth, items) -> dict:
+    out = {"activation": act, "network": net, "sigma_w2": sw2, "sigma_b2": sb2,
+           "width": width, "n_trials": n_trials, "depth": depth}
+    for name, est, th in items:
+        v = np.asarray(est.value)
+        se = np.asarray(est.stderr)
+        th = np.asarray(th)
+        ok = se > 1e-9 * np.abs(th)  # rows with spread (not the exact input row)
+        out[f"{name}_max_z"] = float(np.max(np.abs(v[ok] - th[ok]) / se[ok]))
+        out[f"{name}_max_rel"] = float(np.max(np.abs(v / th - 1.0)))
+        out[f"{name}_last_rel"] = float(v[-2 if name == "grad" else -1]
+                                        / th[-2 if name == "grad" else -1] - 1.0)
+    print("  " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in out.items()))
+    return out
+
+
+#: every figure of this page: name(outdir, quick) -> summary
+FIGURES = [resnet_figure]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="Regenerate docs/figures/ for docs/resnet_kernels.md.")
+    ap.add_argument("--quick", action="store_true", help="narrow networks and few trials")
+    ap.add_argument("--outdir", type=Path, default=OUT, help="output folder (default docs/figures)")
+    args = ap.parse_args(argv)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    for f in FIGURES:
+        t = time.perf_counter()
+        f(args.outdir, quick=args.quick)
+        print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
