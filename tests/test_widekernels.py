@@ -333,3 +333,20 @@ def test_bad_data():
         dot_product_kernel(0.5, q0=0.0, **kw)
     with pytest.raises(ValueError, match="phi''"):
         dot_product_kernel(0.5, activation="hard_tanh", kernel="ntk", **kw)
+
+
+def test_standard_parameterisation_arguments():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match="width"):
+        network_kernels(x, depth=2, sigma_w2=1.0, parameterization="standard")
+    with pytest.raises(ValueError, match="width"):
+        network_kernels(x, depth=2, sigma_w2=1.0, width=10)
+    with pytest.raises(ValueError, match="plain"):
+        network_kernels(x, depth=2, sigma_w2=1.0, parameterization="standard", width=10,
+                        network="resnet")
+    # the NTK grows linearly with the width, the NNGP does not depend on it
+    a = network_kernels(x, depth=2, sigma_w2=1.0, parameterization="standard", width=10)
+    b = network_kernels(x, depth=2, sigma_w2=1.0, parameterization="standard", width=20)
+    np.testing.assert_array_equal(a.nngp, b.nngp)
+    c = network_kernels(x, depth=2, sigma_w2=1.0, parameterization="standard", width=30)
+    np.testing.assert_allclose(c.ntk - b.ntk, b.ntk - a.ntk, rtol=1e-12)

@@ -81,7 +81,7 @@ MAX_ENTRIES = 25_000_000
 MAX_DEPTH = 100_000
 NETWORKS = ("plain", "resnet")
 KINDS = ("reduced", "full")
-PARAMETERISATIONS = ("ntk",)
+PARAMETERISATIONS = ("ntk", "standard")
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ class _Net:
     sv2: float
     sa2: float
     parameterization: str
+    width: int = 0
+    bias: bool = True
 
 
 def _scalar(name: str, v: Any) -> float:
@@ -137,7 +139,7 @@ def _branch(alpha: Any, depth: int) -> float:
 
 
 def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
-         parameterization) -> _Net:
+         parameterization, width=None, bias=True) -> _Net:
     depth = as_int("depth", depth, lo=1, hi=MAX_DEPTH)
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
@@ -146,6 +148,19 @@ def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, 
     if parameterization not in PARAMETERISATIONS:
         raise ValueError(f"parameterization must be one of {PARAMETERISATIONS}, got "
                          f"{parameterization!r}")
+    if parameterization == "standard":
+        if network != "plain":
+            raise ValueError("parameterization='standard' is implemented for plain networks "
+                             "only (network='plain')")
+        if width is None:
+            raise ValueError("parameterization='standard' needs the hidden width: its NTK "
+                             "grows with it (Sohl-Dickstein et al. 2020); pass width")
+        width = as_int("width", width, lo=1)
+    elif width is not None:
+        raise ValueError("width only enters the 'standard' parameterisation; the NTK "
+                         "parameterisation's kernels do not depend on it")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
     sv2, sa2 = _scalar("sigma_v2", sigma_v2), _scalar("sigma_a2", sigma_a2)
     if network == "resnet" and kind == "reduced" and (sv2 != 1.0 or sa2 != 0.0):
         raise ValueError("the reduced residual network has no V, a: sigma_v2 must be 1 and "
@@ -153,7 +168,8 @@ def _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, 
     act = get_activation(activation)
     act.require(1, "the NTK (E[phi'(u) phi'(v)])")
     return _Net(act, depth, _scalar("sigma_w2", sigma_w2), _scalar("sigma_b2", sigma_b2),
-                network, kind, _branch(alpha, depth), sv2, sa2, parameterization)
+                network, kind, _branch(alpha, depth), sv2, sa2, parameterization,
+                width or 0, bool(bias))
 
 
 class _Dual:
@@ -219,16 +235,27 @@ def _order(rtol: float) -> int:
     return max(8, order_for_rtol(rtol))
 
 
-def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool):
-    """Sigma^{L+1}, Theta^{L+1} from Sigma^1 (module docstring); history per layer."""
-    theta = s
+def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool, k0: _Pairs | None = None,
+           d_in: int = 0):
+    """Sigma^{L+1}, Theta^{L+1} from Sigma^1 (module docstring); history per layer.
+
+    Standard parameterisation (``k0`` = x.x'/d, the input kernel): Theta^1 = d k0 + b,
+    Theta^{l+1} = N E^l + sigma_w2 dE^l Theta^l + b with b = 1 for trained biases.
+    """
+    sw2, sb2 = net.sw2, net.sb2
+    standard = net.parameterization == "standard"
+    one = 1.0 if net.bias else 0.0
+    dim = float(net.width)
+    theta = _apply(lambda v: d_in * v + one, k0) if standard else s
     hist: list[tuple[_Pairs, _Pairs]] = []
     order = _order(rtol)
-    sw2, sb2 = net.sw2, net.sb2
     for _ in range(net.depth):
         e, de = s.maps(net.act, rtol, order)
         s_next = _apply(lambda ev: sw2 * ev + sb2, e)
-        theta = _apply(lambda th, dev, sn: th * (sw2 * dev) + sn, theta, de, s_next)
+        if standard:
+            theta = _apply(lambda th, dev, ev: th * (sw2 * dev) + dim * ev + one, theta, de, e)
+        else:
+            theta = _apply(lambda th, dev, sn: th * (sw2 * dev) + sn, theta, de, s_next)
         s = s_next
         if layers:
             hist.append((s, theta))
@@ -283,6 +310,8 @@ def network_kernels(
     sigma_v2: float = 1.0,
     sigma_a2: float = 0.0,
     parameterization: str = "ntk",
+    width: int | None = None,
+    bias: bool = True,
     rtol: float = 1e-10,
     layers: bool = False,
 ) -> NetworkKernels:
@@ -299,7 +328,14 @@ def network_kernels(
     network : "plain" or "resnet"; for "resnet": ``kind`` ("reduced" or "full"),
         ``alpha`` (branch scale: a number, or "1", "1/sqrt(L)", "1/L"), ``sigma_v2``,
         ``sigma_a2`` (full only).
-    parameterization : "ntk" (NTK parameterisation, Jacot et al. 2018).
+    parameterization : "ntk" (NTK parameterisation, Jacot et al. 2018) or "standard"
+        (plain networks; Sohl-Dickstein et al. 2020, as neural-tangents computes it):
+        the trained parameters are W, b themselves, so with trained biases (``bias``)
+        Theta^1 = x.x' + 1 and Theta^{l+1} = N E[phi(u) phi(v)] + sigma_w2
+        E[phi'(u) phi'(v)] Theta^l + 1, where N = ``width`` (the hidden width, required:
+        this NTK grows with it); the NNGP is the same in both.
+    width, bias : the hidden width and whether biases are trained ("standard" only; a
+        bias with sigma_b2 = 0 is initialised at 0 but still adds 1 per layer).
     rtol : normwise relative accuracy per layer of each entry (module docstring).
     layers : also return the kernels after every layer.
 
@@ -308,7 +344,7 @@ def network_kernels(
     distinct squared norm); closed forms for relu, erf and linear.
     """
     net = _net(depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2,
-               sigma_a2, parameterization)
+               sigma_a2, parameterization, width, bias)
     a1 = _data("x1", x1)
     symmetric = x2 is None
     a2 = a1 if symmetric else _data("x2", x2)
@@ -325,7 +361,8 @@ def network_kernels(
     if symmetric:
         np.fill_diagonal(k0.off, k0.d1)
     if net.network == "plain":
-        sig, th, hist = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, layers)
+        sig, th, hist = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, layers,
+                               k0, d)
     else:
         sig, th, hist = _resnet(net, k0, rtol, layers)
     out: dict[str, Any] = {"nngp": sig.off, "ntk": th.off}
@@ -392,7 +429,8 @@ def dot_product_kernel(
     c : cosines in [-1, 1] (any shape; the result has the same shape).
     depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
     rtol : as in :func:`network_kernels`.
-    kernel : "nngp" or "ntk".  q0 : squared norm per input coordinate (> 0).
+    kernel : "nngp" or "ntk" (NTK parameterisation).  q0 : squared norm per input
+        coordinate (> 0).
     """
     if kernel not in ("nngp", "ntk"):
         raise ValueError(f"kernel must be 'nngp' or 'ntk', got {kernel!r}")
