@@ -11,7 +11,8 @@ Residual networks (Yang & Schoenholz 2017; Hayou et al. 2021): :func:`resnet_rec
 the closed growth laws ``resnet_relu_*`` / ``resnet_linear_*``, :func:`simulate_resnet`.
 Infinite-width kernels (:mod:`.widekernels`): :func:`network_kernels`, :func:`nngp_kernel`,
 :func:`ntk_kernel`, :func:`dot_product_kernel`; :func:`kernel_diagnostics` (condition
-numbers vs depth, named by the phase).
+numbers vs depth, named by the phase); their finite-width estimates
+:func:`empirical_nngp`, :func:`empirical_ntk`.
 
 Finite networks (Monte Carlo checks of the above, defined in
 :mod:`deeptheory.meanfield.simulate` and imported here): :func:`simulate_layers`,
@@ -28,6 +29,7 @@ from ._solve import ConvergenceError
 from .cmap import c_map, c_map_slope, c_star, chi_c
 from .curvature import Curvature, curvature
 from .depth import chi1, chi2, depth_scale, xi_c, xi_grad, xi_q
+from .empirical import empirical_nngp, empirical_ntk
 from .kerneldiag import DegenerateKernelWarning, KernelDiagnostics, kernel_diagnostics
 from .phase import PhaseDiagram, critical_line, phase_diagram
 from .qmap import q_map, q_map_slope, q_star
@@ -86,6 +88,8 @@ __all__ = [
     "KernelDiagnostics",
     "NetworkKernels",
     "dot_product_kernel",
+    "empirical_nngp",
+    "empirical_ntk",
     "kernel_diagnostics",
     "network_kernels",
     "nngp_kernel",
