@@ -5,6 +5,12 @@
 
 Figures:
 
+* ``kernels_depth.png`` (:func:`kernels_depth_figure`): the relu NTK at the edge of chaos
+  (normalised off-diagonal -> 1/4) and condition numbers of deep tanh kernels vs depth;
+* ``kernels_mc.png`` (:func:`kernels_mc_figure`): kappa(c) of the NNGP and NTK against the
+  empirical kernels of sampled finite networks;
+* ``kernel_kappa_tanh.png`` (:func:`kernel_kappa_figure`): the figure of
+  ``deeptheory kernel --activation tanh --depth 10``;
 * ``resnet_depth.png`` (:func:`resnet_figure`): squared length, correlation and
   cumulative gradient growth against depth for plain and residual networks (tanh and
   relu), mean-field lines (``layer_recursion``, ``resnet_recursion``) over Monte Carlo
@@ -177,16 +183,100 @@ def _summary(act, net, sw2, sb2, width, n_trials, depth, items) -> dict:
 
 
 #: every figure of this page: name(outdir, quick) -> summary
-FIGURES = [resnet_figure]
+# ------------------------------------------------------------------ infinite-width kernels
+
+#: phases shown in the conditioning panel: tanh, sigma_b2 = 0.05
+COND_CASES = [(0.8, "ordered", "C0"), (1.5, "ordered, near critical", "C1"),
+              (3.0, "chaotic", "C3")]
+
+
+def kernels_depth_figure(outdir: Path | str = OUT, quick: bool = False) -> Path:
+    """(a) relu at the edge of chaos: normalised off-diagonal NTK -> 1/4, NNGP -> 1 with
+    depth; (b) condition numbers of the NNGP and NTK matrices of 30 inputs vs depth (tanh)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.9))
+    depths = np.unique(np.round(np.logspace(0, 2 if quick else 3, 40)).astype(int))
+    for cc, col in zip([0.0, 0.5, -0.5], ["C0", "C1", "C2"], strict=True):
+        for kern, ls, lw in [("ntk", "-", 1.5), ("nngp", "--", 1.0)]:
+            r = np.array([mf.dot_product_kernel([cc, 1.0], depth=int(L), sigma_w2=2.0,
+                                                activation="relu", kernel=kern).value
+                          for L in depths])
+            a.semilogx(depths, r[:, 0] / r[:, 1], ls, color=col, lw=lw,
+                       label=f"{kern.upper()}, c = {cc:g}")
+    a.axhline(0.25, color="k", lw=0.8, ls=":")
+    a.text(1.2, 0.27, "1/4", fontsize=9)
+    a.set_xlabel("depth L (hidden layers)")
+    a.set_ylabel(r"$K(x, x') / K(x, x)$")
+    a.set_title(r"relu at the edge of chaos ($\sigma_w^2 = 2$, $\sigma_b^2 = 0$)")
+    a.legend(fontsize=7, ncol=2)
+    x = np.random.default_rng(0).normal(size=(30, 5))
+    L = 40 if quick else 80
+    for sw2, name, col in COND_CASES:
+        d = mf.kernel_diagnostics(x, depth=L, sigma_w2=sw2, sigma_b2=0.05, activation="tanh",
+                                  warn=False)
+        b.semilogy(d.depth, d.cond_ntk, color=col,
+                   label=fr"$\sigma_w^2 = {sw2:g}$ ({name}, $\xi_c$ = {d.xi_c:.3g})")
+        b.semilogy(d.depth, d.cond_nngp, "--", color=col, lw=1)
+    b.axhline(1e8, color="k", lw=0.8, ls=":")
+    b.set_xlabel("depth L")
+    b.set_ylabel("condition number (NTK solid, NNGP dashed)")
+    b.set_title(r"tanh, $\sigma_b^2 = 0.05$, 30 Gaussian inputs in d = 5")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, outdir, "kernels_depth.png")
+
+
+def kernels_mc_figure(outdir: Path | str = OUT, quick: bool = False) -> Path:
+    """kappa(c) of the NNGP and NTK (lines) against the empirical kernels of sampled
+    finite networks (points, 2 standard errors), tanh and relu, depth 3."""
+    n_pts = 9
+    theta = np.linspace(0.0, np.pi, n_pts)
+    d = 4
+    x = np.zeros((n_pts, d))
+    x[:, 0], x[:, 1] = np.sqrt(d) * np.cos(theta), np.sqrt(d) * np.sin(theta)
+    c_line = np.linspace(-1.0, 1.0, 201)
+    width, nets = (256, 16) if quick else (1024, 32)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9))
+    for ax, (act, sw2, sb2) in zip(axes, [("tanh", 1.5, 0.05), ("relu", 2.0, 0.0)],
+                                   strict=True):
+        kw = dict(depth=3, sigma_w2=sw2, sigma_b2=sb2, activation=act)
+        for kern, col, emp in [("nngp", "C0", mf.empirical_nngp), ("ntk", "C3", mf.empirical_ntk)]:
+            line = mf.dot_product_kernel(c_line, kernel=kern, **kw).value
+            ax.plot(c_line, line, color=col, label=f"{kern.upper()} (theory)")
+            est = emp(x, width=width, n_networks=nets, seed=1, **kw)
+            ax.errorbar(np.cos(theta), est.value[0], yerr=2 * est.stderr[0], fmt="o", ms=3,
+                        color=col, capsize=2, label=f"{kern.upper()}, width {width}")
+        ax.set_xlabel("input cosine c")
+        ax.set_ylabel(r"$K(x_0, x(c))$")
+        ax.set_title(rf"{act}, $\sigma_w^2$ = {sw2:g}, $\sigma_b^2$ = {sb2:g}, depth 3, "
+                     f"{nets} networks")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, outdir, "kernels_mc.png")
+
+
+def kernel_kappa_figure(outdir: Path | str = OUT, quick: bool = False) -> Path:
+    """The figure of ``deeptheory kernel --activation tanh --depth 10``."""
+    from deeptheory.cli import main as cli_main
+
+    path = Path(outdir) / "kernel_kappa_tanh.png"
+    cli_main(["kernel", "--activation", "tanh", "--depth", "10", "--out", str(path)])
+    return path
+
+
+FIGURES = [resnet_figure, kernels_depth_figure, kernels_mc_figure, kernel_kappa_figure]
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Regenerate docs/figures/ for docs/resnet_kernels.md.")
     ap.add_argument("--quick", action="store_true", help="narrow networks and few trials")
     ap.add_argument("--outdir", type=Path, default=OUT, help="output folder (default docs/figures)")
+    ap.add_argument("--only", nargs="+", choices=[f.__name__ for f in FIGURES],
+                    help="make only these figures")
     args = ap.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     for f in FIGURES:
+        if args.only and f.__name__ not in args.only:
+            continue
         t = time.perf_counter()
         f(args.outdir, quick=args.quick)
         print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
