@@ -12,7 +12,8 @@ the closed growth laws ``resnet_relu_*`` / ``resnet_linear_*``, :func:`simulate_
 Infinite-width kernels (:mod:`.widekernels`): :func:`network_kernels`, :func:`nngp_kernel`,
 :func:`ntk_kernel`, :func:`dot_product_kernel`; :func:`kernel_diagnostics` (condition
 numbers vs depth, named by the phase); their finite-width estimates
-:func:`empirical_nngp`, :func:`empirical_ntk`.
+:func:`empirical_nngp`, :func:`empirical_ntk`; regression with them: :func:`gp_posterior`,
+:func:`ntk_mean_prediction` (Lee et al. 2019), :func:`ntk_gp_prediction`.
 
 Finite networks (Monte Carlo checks of the above, defined in
 :mod:`deeptheory.meanfield.simulate` and imported here): :func:`simulate_layers`,
@@ -30,6 +31,14 @@ from .cmap import c_map, c_map_slope, c_star, chi_c
 from .curvature import Curvature, curvature
 from .depth import chi1, chi2, depth_scale, xi_c, xi_grad, xi_q
 from .empirical import empirical_nngp, empirical_ntk
+from .gp import (
+    GPPosterior,
+    NTKGPPrediction,
+    NTKPrediction,
+    gp_posterior,
+    ntk_gp_prediction,
+    ntk_mean_prediction,
+)
 from .kerneldiag import DegenerateKernelWarning, KernelDiagnostics, kernel_diagnostics
 from .phase import PhaseDiagram, critical_line, phase_diagram
 from .qmap import q_map, q_map_slope, q_star
@@ -87,6 +96,12 @@ __all__ = [
     "DotProductKernel",
     "KernelDiagnostics",
     "NetworkKernels",
+    "GPPosterior",
+    "NTKGPPrediction",
+    "NTKPrediction",
+    "gp_posterior",
+    "ntk_gp_prediction",
+    "ntk_mean_prediction",
     "dot_product_kernel",
     "empirical_nngp",
     "empirical_ntk",
