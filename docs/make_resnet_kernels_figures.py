@@ -11,6 +11,8 @@ Figures:
   empirical kernels of sampled finite networks;
 * ``kernel_kappa_tanh.png`` (:func:`kernel_kappa_figure`): the figure of
   ``deeptheory kernel --activation tanh --depth 10``;
+* ``kernel_regression.png`` (:func:`kernel_regression_figure`): GP regression with the
+  NNGP and the NTK mean prediction of a wide network trained by gradient flow;
 * ``resnet_depth.png`` (:func:`resnet_figure`): squared length, correlation and
   cumulative gradient growth against depth for plain and residual networks (tanh and
   relu), mean-field lines (``layer_recursion``, ``resnet_recursion``) over Monte Carlo
@@ -263,7 +265,52 @@ def kernel_kappa_figure(outdir: Path | str = OUT, quick: bool = False) -> Path:
     return path
 
 
-FIGURES = [resnet_figure, kernels_depth_figure, kernels_mc_figure, kernel_kappa_figure]
+def kernel_regression_figure(outdir: Path | str = OUT, quick: bool = False) -> Path:
+    """GP regression with the NNGP (posterior mean, 2 sd band) and the mean prediction of
+    an infinitely wide network trained by gradient flow (NTK, Lee et al. 2019) at several
+    times, on inputs around a circle (tanh, depth 3)."""
+    rng = np.random.default_rng(2)
+    n = 12
+    th_train = np.sort(rng.uniform(0.0, 2.0 * np.pi, n))
+    th_test = np.linspace(0.0, 2.0 * np.pi, 200)
+
+    def circle(th):
+        return np.sqrt(2.0) * np.stack([np.cos(th), np.sin(th)], axis=1)  # |x|^2 / d = 1
+
+    y = np.sin(3.0 * th_train) + 0.1 * rng.normal(size=n)
+    kw = dict(depth=3, sigma_w2=2.0, sigma_b2=0.1, activation="tanh")
+    ktt = mf.network_kernels(circle(th_train), **kw)
+    kst = mf.network_kernels(circle(th_test), circle(th_train), **kw)
+    kss = mf.nngp_kernel(circle(th_test), **kw)
+    post = mf.gp_posterior(ktt.nngp, y, kst.nngp, kss, noise_var=0.01)
+    times = np.array([0.3, 3.0, 30.0, np.inf])
+    pred = mf.ntk_mean_prediction(ktt.ntk, y, kst.ntk, times, learning_rate=1.0 / n)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.7), sharey=True)
+    sd = np.sqrt(np.clip(np.diag(post.cov), 0.0, None))
+    a.fill_between(th_test, post.mean - 2 * sd, post.mean + 2 * sd, color="C0", alpha=0.2,
+                   label="NNGP posterior, 2 sd")
+    a.plot(th_test, post.mean, color="C0", label="NNGP posterior mean")
+    a.plot(th_test, np.sin(3 * th_test), "k:", lw=1, label="sin 3 theta")
+    a.plot(th_train, y, "ko", ms=4, label="training data")
+    a.set_title(r"GP regression, noise variance 0.01")
+    for ax in (a, b):
+        ax.set_xlabel(r"angle $\theta$ of the input on the circle")
+    a.set_ylabel("f(x)")
+    a.legend(fontsize=7)
+    cmap = plt.get_cmap("viridis")
+    for i, t in enumerate(times):
+        b.plot(th_test, pred.test[i], color=cmap(i / (len(times) - 1)),
+               label=f"t = {t:g}" if np.isfinite(t) else "t = inf (kernel regression)")
+    b.plot(th_train, y, "ko", ms=4)
+    b.set_title(r"wide network trained by gradient flow on MSE ($\eta = 1/n$), NTK mean")
+    b.legend(fontsize=7)
+    fig.suptitle(r"tanh, depth 3, $\sigma_w^2 = 2$, $\sigma_b^2 = 0.1$, 12 points", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, outdir, "kernel_regression.png")
+
+
+FIGURES = [resnet_figure, kernels_depth_figure, kernels_mc_figure, kernel_kappa_figure,
+           kernel_regression_figure]
 
 
 def main(argv=None) -> None:
