@@ -302,7 +302,7 @@ def kernel_regression_figure(outdir: Path | str = OUT, quick: bool = False) -> P
         b.plot(th_test, pred.test[i], color=cmap(i / (len(times) - 1)),
                label=f"t = {t:g}" if np.isfinite(t) else "t = inf (kernel regression)")
     b.plot(th_train, y, "ko", ms=4)
-    b.set_title(r"wide network trained by gradient flow on MSE ($\eta = 1/n$), NTK mean")
+    b.set_title(r"NTK mean of a wide network trained on MSE ($\eta = 1/n$)")
     b.legend(fontsize=7)
     fig.suptitle(r"tanh, depth 3, $\sigma_w^2 = 2$, $\sigma_b^2 = 0.1$, 12 points", fontsize=9)
     fig.tight_layout()
