@@ -815,16 +815,7 @@ def sample_resnet(
     if not np.any(ag != 0.0):
         raise ValueError("g must not be the zero vector")
     n_trials = as_int("n_trials", n_trials, lo=1)
-    if kind not in RESNET_KINDS:
-        raise ValueError(f"kind must be one of {sorted(RESNET_KINDS)}, got {kind!r}")
-    full = RESNET_KINDS[kind]
-    sv2 = _scalar("sigma_v2", sigma_v2)
-    sa2 = _scalar("sigma_a2", sigma_a2)
-    if not full and (sv2 != 1.0 or sa2 != 0.0):
-        raise ValueError(
-            "kind='reduced' has no V, a: sigma_v2 must be 1 and sigma_a2 0 "
-            f"(got {sv2}, {sa2}); use kind='full'"
-        )
+    full, sv2, sa2 = _resnet_args(kind, sigma_v2, sigma_a2)
     alpha = _scalar("alpha", alpha)
     sw, sb, width, depth, orth, seed = _network_args(
         sigma_w2, sigma_b2, a1.size, depth, weights, seed, n_trials
@@ -839,6 +830,21 @@ def sample_resnet(
             seed, p1, p2, p12, q1, gr)
     _warn_nonfinite("sample_resnet", [p1, p2, p12, q1, gr])
     return ResNetSample(p1=p1, p2=p2, p12=p12, q1=q1, grad_ratio=gr)
+
+
+def _resnet_args(kind: Any, sigma_v2: Any, sigma_a2: Any) -> tuple[int, float, float]:
+    """(full flag, sigma_v2, sigma_a2) validated for a residual block of ``kind``."""
+    if kind not in RESNET_KINDS:
+        raise ValueError(f"kind must be one of {sorted(RESNET_KINDS)}, got {kind!r}")
+    full = RESNET_KINDS[kind]
+    sv2 = _scalar("sigma_v2", sigma_v2)
+    sa2 = _scalar("sigma_a2", sigma_a2)
+    if not full and (sv2 != 1.0 or sa2 != 0.0):
+        raise ValueError(
+            "kind='reduced' has no V, a: sigma_v2 must be 1 and sigma_a2 0 "
+            f"(got {sv2}, {sa2}); use kind='full'"
+        )
+    return full, sv2, sa2
 
 
 def sample_resnet_parameters(
@@ -862,16 +868,7 @@ def sample_resnet_parameters(
     same generator stream.  For checks and small experiments: it stores every matrix
     (width^2 * depth doubles, twice that for ``full``).
     """
-    if kind not in RESNET_KINDS:
-        raise ValueError(f"kind must be one of {sorted(RESNET_KINDS)}, got {kind!r}")
-    full = RESNET_KINDS[kind]
-    sv2 = _scalar("sigma_v2", sigma_v2)
-    sa2 = _scalar("sigma_a2", sigma_a2)
-    if not full and (sv2 != 1.0 or sa2 != 0.0):
-        raise ValueError(
-            "kind='reduced' has no V, a: sigma_v2 must be 1 and sigma_a2 0 "
-            f"(got {sv2}, {sa2}); use kind='full'"
-        )
+    full, sv2, sa2 = _resnet_args(kind, sigma_v2, sigma_a2)
     sw, sb, width, depth, orth, seed = _network_args(
         sigma_w2, sigma_b2, width, depth, weights, seed
     )

@@ -335,14 +335,8 @@ def ntk_mean_prediction(
         For bad shapes, negative or NaN ``t``, a ``theta_train`` with eigenvalues below
         -1e-8 times its largest, and for t = inf a singular ``theta_train``.
     """
-    ts, scalar = _times(t)
-    eta = as_float("learning_rate", learning_rate)
-    if eta.ndim or not eta > 0:
-        raise ValueError(f"learning_rate must be a positive scalar, got {learning_rate!r}")
-    eta = float(eta)
-    lam, vec = _ntk_eig(theta_train, need_inverse=bool(np.any(np.isinf(ts))))
+    ts, scalar, eta, lam, vec, y = _flow_setup(t, learning_rate, theta_train, y_train)
     n = lam.size
-    y = _targets("y_train", y_train, n)
     f0x = 0.0 if f0_train is None else _f0("f0_train", f0_train, y.shape)
     r = vec.T @ (y - f0x)  # eigen-coordinates of Y - f_0(X)
     b = None
@@ -367,6 +361,16 @@ def ntk_mean_prediction(
     tr = train[0] if scalar else np.stack(train)
     te = None if b is None else (test[0] if scalar else np.stack(test))
     return NTKPrediction(test=te, train=tr, t=float(ts[0]) if scalar else ts)
+
+
+def _flow_setup(t: Any, learning_rate: Any, theta_train: Any, y_train: Any):
+    """Validated times, learning rate, eigendecomposition of Theta and targets."""
+    ts, scalar = _times(t)
+    eta = as_float("learning_rate", learning_rate)
+    if eta.ndim or not eta > 0:
+        raise ValueError(f"learning_rate must be a positive scalar, got {learning_rate!r}")
+    lam, vec = _ntk_eig(theta_train, need_inverse=bool(np.any(np.isinf(ts))))
+    return ts, scalar, float(eta), lam, vec, _targets("y_train", y_train, lam.size)
 
 
 def _f0(name: str, v: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -413,14 +417,8 @@ def ntk_gp_prediction(
     NTKGPPrediction
         ``mean`` ([len(t),] n_test[, k]) and ``cov`` ([len(t),] n_test, n_test).
     """
-    ts, scalar = _times(t)
-    eta = as_float("learning_rate", learning_rate)
-    if eta.ndim or not eta > 0:
-        raise ValueError(f"learning_rate must be a positive scalar, got {learning_rate!r}")
-    eta = float(eta)
-    lam, vec = _ntk_eig(theta_train, need_inverse=bool(np.any(np.isinf(ts))))
+    ts, scalar, eta, lam, vec, y = _flow_setup(t, learning_rate, theta_train, y_train)
     n = lam.size
-    y = _targets("y_train", y_train, n)
     if theta_cross is None:
         raise ValueError("theta_cross is required (the test-train NTK)")
     tx = _matrix("theta_cross", theta_cross, (None, n))
