@@ -194,3 +194,29 @@ def test_complexity_writes_png_and_prints_levels(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"E_0 = {float(sg.e_k(4, 0)):.12g}" in text
     assert f"E_inf = {float(sg.e_inf(4)):.12g}" in text
+
+
+def test_kernel_writes_png_and_prints_library_values(tmp_path, capsys):
+    out = tmp_path / "k.png"
+    assert main(["kernel", "--activation", "tanh", "--depth", "4", "--sigma-w2", "1.5",
+                 "--sigma-b2", "0.05", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    text = capsys.readouterr().out
+    rows = {ln.split()[0]: [float(v) for v in ln.split()[1:]] for ln in text.splitlines()
+            if ln.strip().startswith(("NNGP ", "NTK "))}
+    c = np.array([-1.0, -0.5, 0.0, 0.5, 0.9, 0.99, 1.0])
+    for name in ("nngp", "ntk"):
+        ref = mf.dot_product_kernel(c, depth=4, sigma_w2=1.5, sigma_b2=0.05,
+                                    activation="tanh", kernel=name).value
+        np.testing.assert_allclose(rows[name.upper()], ref, rtol=1e-5, atol=1e-9)
+    assert "ordered" in text and "xi_c" in text
+
+
+@pytest.mark.parametrize("argv", [["kernel", "--depth", "0"], ["kernel", "--sigma-w2", "-1"],
+                                  ["kernel", "--activation", "relu", "--kind", "half"],
+                                  ["kernel", "--out", "k.nosuch"]])
+def test_kernel_bad_input(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "deeptheory kernel" in err[0]

@@ -1,7 +1,8 @@
 """Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield``,
-``deeptheory jacobian-spectrum``, ``deeptheory info-plane`` and ``deeptheory complexity``.
+``deeptheory kernel``, ``deeptheory jacobian-spectrum``, ``deeptheory info-plane`` and
+``deeptheory complexity``.
 
-``phase-diagram`` and ``meanfield`` use the mean-field library
+``phase-diagram``, ``meanfield`` and ``kernel`` use the mean-field library
 (:mod:`deeptheory.meanfield`), ``jacobian-spectrum`` the random-matrix library
 (:mod:`deeptheory.rmt`), ``info-plane`` the information-theory library
 (:mod:`deeptheory.infotheory`) and ``complexity`` the spin-glass library
@@ -76,6 +77,7 @@ COSTS: dict[str, Any] = {
     "info_kde_record": 3.0,
     "complexity_fixed": 0.3,
     "complexity_index": 0.005,
+    "kernel_layer": 0.03,
 }
 
 
@@ -349,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output figure; its directory must exist (default: kernel.png)")
     kp.add_argument("--dpi", type=_dpi, default=100,
                     help="resolution of raster output, 10 to 1000 (default: 100)")
+    kp.add_argument("--force", action="store_true", help=force_help)
     kp.set_defaults(func=_cmd_kernel, check=_check_kernel)
 
     js = sub.add_parser(
@@ -663,7 +666,9 @@ def _cmd_meanfield(args: argparse.Namespace, estimate: float = 0.0) -> int:
 def _check_kernel(args: argparse.Namespace) -> float:
     _check_out(args.out)
     _require(args.activation, 1, "the NTK")
-    return 0.0
+    est = COSTS["kernel_layer"] * args.depth
+    _guard(args, est, f"kernel --depth {args.depth}", "use a smaller --depth")
+    return est
 
 
 KERNEL_COSINES = (-1.0, -0.5, 0.0, 0.5, 0.9, 0.99, 1.0)
@@ -680,9 +685,8 @@ def _cmd_kernel(args: argparse.Namespace, estimate: float = 0.0) -> int:
            "q0": args.q0, "network": args.network, "kind": args.kind, "alpha": args.alpha}
     c = np.linspace(-1.0, 1.0, 201)
     t0 = time.perf_counter()
-    curves = {k: np.array([mf.dot_product_kernel(c, depth=layer, kernel=k, **net).value
-                           for layer in range(1, args.depth + 1)])
-              for k in ("nngp", "ntk")}
+    curves = {k: mf.dot_product_kernel(c, depth=args.depth, kernel=k, layers=True,
+                                       **net).value_layers for k in ("nngp", "ntk")}
     table = {k: mf.dot_product_kernel(np.array(KERNEL_COSINES), depth=args.depth, kernel=k,
                                       **net).value for k in ("nngp", "ntk")}
     elapsed = time.perf_counter() - t0
@@ -707,11 +711,11 @@ def _cmd_kernel(args: argparse.Namespace, estimate: float = 0.0) -> int:
           + f"  depth={args.depth}  sigma_w2={_fmt(args.sigma_w2)}  "
           f"sigma_b2={_fmt(args.sigma_b2)}  q0={_fmt(args.q0)}")
     print(f"  computed in {elapsed:.2f} s (NTK parameterisation; depth = hidden layers)")
-    print("  " + "c".rjust(8) + "".join(f"{v:>12g}" for v in KERNEL_COSINES))
+    print("  " + "c".rjust(9) + "".join(f" {v:>12g}" for v in KERNEL_COSINES))
     for k in ("nngp", "ntk"):
-        print("  " + k.upper().rjust(8) + "".join(f"{v:>12.6g}" for v in table[k]))
+        print("  " + k.upper().rjust(9) + "".join(f" {v:>12.6g}" for v in table[k]))
         norm = table[k] / table[k][-1]
-        print("  " + (k.upper() + "/k(1)").rjust(8) + "".join(f"{v:>12.6g}" for v in norm))
+        print("  " + (k.upper() + "/k(1)").rjust(9) + "".join(f" {v:>12.6g}" for v in norm))
     if args.network == "plain":
         c1 = float(mf.chi1(args.sigma_w2, args.sigma_b2, act))
         xc = float(mf.xi_c(args.sigma_w2, args.sigma_b2, act))

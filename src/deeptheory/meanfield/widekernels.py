@@ -186,10 +186,17 @@ class _Dual:
 
     def __mul__(self, o: Any) -> _Dual:
         if isinstance(o, _Dual):
-            return _Dual(self.v * o.v, self.v * o.d + self.d * o.v)
-        return _Dual(self.v * o, self.d * o)
+            return _Dual(self.v * o.v, _times(self.v, o.d) + _times(o.v, self.d))
+        return _Dual(self.v * o, _times(o, self.d))
 
     __rmul__ = __mul__
+
+
+def _times(a: Any, b: np.ndarray) -> np.ndarray:
+    """a * b with 0 * inf = 0 (an exactly zero factor, e.g. the tangent kernel before the
+    first layer, times the infinite relu slope at c = 1)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(a) == 0.0, 0.0, a * b)
 
 
 def _value(off: Any) -> np.ndarray:
@@ -388,10 +395,12 @@ def ntk_kernel(x1: Any, x2: Any = None, **network: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DotProductKernel(Result):
-    """kappa(c) and d kappa / dc on the sphere (see :func:`dot_product_kernel`)."""
+    """kappa(c) and d kappa / dc on the sphere (see :func:`dot_product_kernel`); with
+    ``layers=True`` also ``value_layers`` (depth, *c.shape): kappa after 1..depth layers."""
 
     value: np.ndarray
     slope: np.ndarray
+    value_layers: np.ndarray | None = None
 
 
 def dot_product_kernel(
@@ -409,6 +418,7 @@ def dot_product_kernel(
     sigma_v2: float = 1.0,
     sigma_a2: float = 0.0,
     rtol: float = 1e-10,
+    layers: bool = False,
 ) -> DotProductKernel:
     """The scalar map kappa(c) = K(x, x') of two inputs of equal norm with cosine c, and
     its derivative d kappa / dc.
@@ -430,7 +440,7 @@ def dot_product_kernel(
     depth, sigma_w2, sigma_b2, activation, network, kind, alpha, sigma_v2, sigma_a2,
     rtol : as in :func:`network_kernels`.
     kernel : "nngp" or "ntk" (NTK parameterisation).  q0 : squared norm per input
-        coordinate (> 0).
+        coordinate (> 0).  layers : also return kappa after every layer (one pass).
     """
     if kernel not in ("nngp", "ntk"):
         raise ValueError(f"kernel must be 'nngp' or 'ntk', got {kernel!r}")
@@ -450,8 +460,11 @@ def dot_product_kernel(
     k0 = _Pairs(np.array([q0]), np.full(m, q0), _Dual(q0 * flat, np.full(flat.shape, q0)),
                 False)
     if net.network == "plain":
-        sig, th, _ = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, False)
+        sig, th, hist = _plain(net, _apply(lambda v: net.sw2 * v + net.sb2, k0), rtol, layers)
     else:
-        sig, th, _ = _resnet(net, k0, rtol, False)
-    out = sig.off if kernel == "nngp" else th.off
-    return DotProductKernel(value=out.v.reshape(ca.shape), slope=out.d.reshape(ca.shape))
+        sig, th, hist = _resnet(net, k0, rtol, layers)
+    pick = 0 if kernel == "nngp" else 1
+    out = (sig, th)[pick].off
+    per = (np.stack([h[pick].off.v.reshape(ca.shape) for h in hist]) if layers else None)
+    return DotProductKernel(value=out.v.reshape(ca.shape), slope=out.d.reshape(ca.shape),
+                            value_layers=per)
