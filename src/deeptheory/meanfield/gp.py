@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 
 from .._api import Result
 from .._validation import as_float
@@ -153,6 +152,8 @@ def _nonneg_scalar(name: str, v: Any) -> float:
 def _cholesky(a: np.ndarray, jitter: float | None, name: str, noise_var: float
               ) -> tuple[tuple[np.ndarray, bool], float]:
     """cho_factor of a (+ jitter I), the jitter chosen as in :func:`gp_posterior`."""
+    from scipy import linalg  # lazy: keeps ``import deeptheory.meanfield`` light
+
     scale = float(np.mean(np.diag(a)))
     if jitter is None:
         tries = [0.0] + [e * scale for e in JITTERS] if scale > 0 else [0.0]
@@ -232,6 +233,8 @@ def gp_posterior(
 
     a = kxx + noise * np.eye(n) if noise else kxx
     cf, used = _cholesky(a, jit, "k_train", noise)
+    from scipy import linalg
+
     alpha = linalg.cho_solve(cf, y, check_finite=False)
     mean = kx @ alpha
     cov = None
@@ -262,6 +265,8 @@ def _times(v: Any) -> tuple[np.ndarray, bool]:
 
 def _ntk_eig(theta_train: Any, need_inverse: bool) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (round-off negatives set to 0) and eigenvectors of Theta."""
+    from scipy import linalg
+
     th = _symmetric("theta_train", theta_train)
     lam, vec = linalg.eigh(th, check_finite=False)
     top = max(float(lam[-1]), 0.0)
