@@ -47,7 +47,7 @@ from ._gauss import CLOSED_2D, closed_pair
 #: pair (or the last); the dense series runs on at most this many terms
 KMAX_STAGES = (96, 256)
 #: coefficients for the pairs that the dense series does not resolve
-KMAX_SPARSE = HERMITE_KMAX
+KMAX_SPARSE = HERMITE_KMAX - 2  # room for the Stein shift of two derivative levels
 #: truncation ladder of the dense series (the smallest K that loses no pair is used)
 _LADDER = (16, 24, 32, 48, 64, 96, 128, 192)
 #: at most this many pairs may need the 2-D panel quadrature (about 1 ms each)
@@ -65,14 +65,40 @@ def _tails(a: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.maximum(t, np.where(m[:, None] > 0, _TAIL_FLOOR, 0.0))
 
 
+#: below this variance the derivative levels are computed directly, not by Stein's identity
+#: (which divides by sqrt(q))
+_STEIN_QMIN = 1e-3
+
+
 def _coefficients(act: Activation, q: np.ndarray, levels: Sequence[int], kmax: int,
                   order: int):
-    """Per level: coefficients (nq, kmax + 1), diagonals M (nq,), relative tails."""
+    """Per level: coefficients (nq, kmax + 1), diagonals M (nq,), relative tails.
+
+    Levels m >= 1 follow from level 0 by Stein's identity (Gaussian integration by parts),
+    E[phi^(m)(sqrt(q) z) He_k(z)] = q^{-m/2} E[phi(sqrt(q) z) He_{k+m}(z)], i.e. for the
+    normalised coefficients b_k = sqrt((k+1)(k+2)...(k+m) / q^m) a_{k+m}: one Hermite
+    sweep serves every level (their diagonals M come from the 1-D panel rule).  Variances
+    below ``_STEIN_QMIN`` get their own sweep per level.
+    """
+    top = max(levels)
+    a0, m0 = hermite_coefficients(act, q, kmax + top, order=order)
+    a0, m0 = np.atleast_2d(a0), np.atleast_1d(m0)
+    small = q < _STEIN_QMIN
+    k = np.arange(kmax + 1, dtype=float)
     out = []
     for m in levels:
-        a, mm = hermite_coefficients(act, q, kmax, deriv=m, order=order)
-        a = np.atleast_2d(a)
-        mm = np.atleast_1d(mm)
+        if m == 0:
+            a, mm = a0[:, : kmax + 1], m0
+        else:
+            ratio = np.ones(kmax + 1)
+            for j in range(1, m + 1):
+                ratio = ratio * (k + j)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a = a0[:, m: m + kmax + 1] * np.sqrt(ratio[None, :] / q[:, None] ** m)
+            mm = np.atleast_1d(expect_moments(act, q, [(m, m)], order=order)[..., 0])
+            if small.any():
+                ad, md = hermite_coefficients(act, q[small], kmax, deriv=m, order=order)
+                a[small], mm[small] = np.atleast_2d(ad), np.atleast_1d(md)
         out.append((a, mm, _tails(a, mm)))
     return out
 
