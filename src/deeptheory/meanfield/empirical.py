@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from .._api import Estimate, as_rng, as_seed
+from .._api import Estimate
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
-from ..kernels.montecarlo import MAX_SEED, propagate_batch, sample_parameters
+from ..kernels.montecarlo import propagate_batch, sample_parameters
+from .simulate import _trial_seed
 
 __all__ = ["empirical_nngp", "empirical_ntk"]
 
@@ -59,18 +60,6 @@ def _variance(name: str, v: Any) -> float:
     return float(a)
 
 
-def _first_seed(seed: Any, n_networks: int) -> int:
-    """Seed of network 0 (network k uses seed + k < 2**32)."""
-    hi = MAX_SEED - (n_networks - 1)
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        seed = as_seed(seed)
-        if seed > hi:
-            raise ValueError(f"seed must be in [0, {hi}] (network k uses seed + k < 2**32 "
-                             f"with n_networks = {n_networks}), got {seed}")
-        return seed
-    return int(as_rng(seed).integers(0, hi + 1))
-
-
 def _args(x, depth, sigma_w2, sigma_b2, activation, width, n_networks, seed):
     xa = _inputs(x)
     depth = as_int("depth", depth, lo=1)
@@ -79,7 +68,7 @@ def _args(x, depth, sigma_w2, sigma_b2, activation, width, n_networks, seed):
     sw2 = _variance("sigma_w2", sigma_w2)
     sb2 = _variance("sigma_b2", sigma_b2)
     act = get_activation(activation)
-    seed = _first_seed(seed, n_networks)
+    seed = _trial_seed(seed, n_networks)  # network k uses seed + k < 2**32
     return xa, depth, sw2, sb2, act, width, n_networks, seed
 
 
