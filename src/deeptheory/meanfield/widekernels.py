@@ -237,6 +237,17 @@ def _apply(f, *ks: _Pairs) -> _Pairs:
                   ks[0].symmetric)
 
 
+def _check_finite(layer: int, *ks: _Pairs) -> None:
+    """ValueError once a kernel overflows (instead of nan in the next layer)."""
+    for k in ks:
+        if not (np.isfinite(k.d1).all() and np.isfinite(k.d2).all()
+                and np.isfinite(_value(k.off)).all()):
+            raise ValueError(
+                f"the kernel overflows float64 at layer {layer} (it grows exponentially with "
+                f"depth in this network, e.g. relu with sigma_w2 > 2 or a residual network with "
+                f"alpha = 1): reduce depth, sigma_w2 or alpha")
+
+
 def _order(rtol: float) -> int:
     """Panel order behind the Hermite coefficients and the 2-D quadrature."""
     return max(8, order_for_rtol(rtol))
@@ -256,7 +267,7 @@ def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool, k0: _Pairs | None = 
     theta = _apply(lambda v: d_in * v + one, k0) if standard else s
     hist: list[tuple[_Pairs, _Pairs]] = []
     order = _order(rtol)
-    for _ in range(net.depth):
+    for layer in range(net.depth):
         e, de = s.maps(net.act, rtol, order)
         s_next = _apply(lambda ev: sw2 * ev + sb2, e)
         if standard:
@@ -264,6 +275,7 @@ def _plain(net: _Net, s: _Pairs, rtol: float, layers: bool, k0: _Pairs | None = 
         else:
             theta = _apply(lambda th, dev, sn: th * (sw2 * dev) + sn, theta, de, s_next)
         s = s_next
+        _check_finite(layer + 1, s, theta)
         if layers:
             hist.append((s, theta))
     return s, theta, hist
@@ -286,7 +298,7 @@ def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
         sig = _apply(lambda pv: sw2 * pv + sb2, p)
         return sig, _apply(lambda bv, sv: sw2 * bv + sv, big, sig)
 
-    for _ in range(net.depth):
+    for layer in range(net.depth):
         s = _apply(lambda pv: sw2 * pv + sb2, p)
         e, de = s.maps(net.act, rtol, order)
         big = _apply(lambda bv, ev, dev, sv: bv * (1.0 + a2 * sv2 * sw2 * dev)
@@ -297,6 +309,7 @@ def _resnet(net: _Net, p: _Pairs, rtol: float, layers: bool):
             p = _Pairs(p.d1 + 2.0 * al * m1 * mu1, p.d2 + 2.0 * al * m2 * mu2,
                        p.off + al * (np.outer(m1, mu2) + np.outer(mu1, m2)), p.symmetric)
             m1, m2 = m1 + al * mu1, m2 + al * mu2
+        _check_finite(layer + 1, p, big)
         if layers:
             hist.append(readout(p, big))
     sig, th = readout(p, big)
