@@ -20,6 +20,7 @@ PILLARS = [
     "deeptheory.rmt",
     "deeptheory.spinglass",
     "deeptheory.infotheory",
+    "deeptheory.dynamics",
 ]
 
 # an author-year citation: "Name ... 1999", "(2017)", "et al."; or a cross-reference

@@ -77,7 +77,11 @@ def kernel(role: str = "device", **options: Any) -> Callable:
 
 
 #: modules whose kernels are registered with @kernel (imported before specialising)
-KERNEL_MODULES = ("deeptheory.kernels.gauss", "deeptheory.kernels.montecarlo")
+KERNEL_MODULES = (
+    "deeptheory.kernels.gauss",
+    "deeptheory.kernels.montecarlo",
+    "deeptheory.kernels.lyapunov",
+)
 
 
 def load_kernel_modules() -> list[types.ModuleType]:

@@ -1,0 +1,139 @@
+"""Benchmark: Lyapunov spectrum of a discrete tanh network, library vs competent numpy.
+
+    python benchmarks/bench_dynamics.py [--width 500] [--steps 10000] [--qr-every 10]
+                                        [--gain 2] [--k-small 10] [--rounds 1]
+
+The system is h_{t+1} = W tanh(h_t), W ~ N(0, g^2 / N), one network for every contender
+(same W, same initial state and frame), full spectrum (k = N), ``--steps`` steps with a QR
+every ``--qr-every`` steps and no transient.  Timed in the same process:
+
+1. library: ``dynamics.lyapunov_spectrum`` (compiled loop: one BLAS product moves the state
+   and the frame together, LAPACK QR through Numba);
+2. numpy: the competent loop ``a = tanh(h); Q = W @ ((1 - a*a)[:, None] * Q); h = W @ a``
+   with ``numpy.linalg.qr`` every ``--qr-every`` steps and ln|diag R| accumulated;
+3. floors: the ``steps / qr_every`` QR factorisations alone (``numpy.linalg.qr`` of an N x N
+   matrix, and ``scipy.linalg.qr(mode="economic")``), and the ``steps`` matrix products
+   alone (``W @ Q``), which no implementation of the method can avoid.
+
+Targets (issue 12): library >= 3x faster than numpy, and library time <= 2x the QR floor.
+Both need the per-step products to cost less than the QRs; with N x N frames they cost
+qr_every * 2 N^3 flops per QR (20 N^3 for qr_every = 10) against about 8/3 N^3 for the QR,
+so the printed floors show how far any implementation can get.  A second line runs the
+leading ``--k-small`` exponents only (frame N x k), where the per-step overheads dominate.
+
+Prints times and ratios (numpy time / library time: > 1 means the library is faster); the
+machine has 2 shared cores, so timings move with load.  The two runs start from the same
+state and frame, but in a chaotic network rounding differences grow like e^{lambda_1 t},
+so the trajectories decorrelate after about 36 / lambda_1 steps and the exponents agree
+only statistically: the largest |difference| / (library stderr) is printed, over the
+exponents above the frame's rounding limit (the lowest ones, lost to rounding when the
+spread of ln|R_ii| per interval exceeds ~36 nats, differ between any two implementations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import time
+import warnings
+
+import numba
+import numpy as np
+import scipy.linalg
+
+from deeptheory import dynamics as dyn
+
+
+def numpy_spectrum(w, h0, q0, steps, qr_every):
+    """The competent numpy loop (full or leading-k frame)."""
+    h = h0.copy()
+    q = q0.copy()
+    acc = np.zeros(q.shape[1])
+    for s in range(steps):
+        a = np.tanh(h)
+        q = w @ ((1.0 - a * a)[:, None] * q)
+        h = w @ a
+        if (s + 1) % qr_every == 0 or s == steps - 1:
+            q, r = np.linalg.qr(q)
+            acc += np.log(np.abs(np.diag(r)))
+    return acc / steps
+
+
+def library_spectrum(net, h0, k, steps, qr_every):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dyn.lyapunov_spectrum(net, n_steps=steps, k=k, qr_every=qr_every, transient=0,
+                                     x0=h0, seed=0, on_fail="ignore")
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def qr_floor(n, k, count, rng):
+    a = rng.standard_normal((n, k))
+    t_np = timed(lambda: [np.linalg.qr(a) for _ in range(count)])[0]
+    t_sp = timed(lambda: [scipy.linalg.qr(a, mode="economic", check_finite=False)
+                          for _ in range(count)])[0]
+    return t_np, t_sp
+
+
+def gemm_floor(w, k, steps, rng):
+    q = rng.standard_normal((w.shape[0], k + 1))
+    return timed(lambda: [w @ q for _ in range(steps)])[0]
+
+
+def run(n, k, steps, qr_every, gain, rounds, seed=0):
+    rng = np.random.default_rng(seed)
+    net = dyn.random_rnn(n, gain, seed=seed)
+    h0 = np.random.default_rng(seed).standard_normal(n)
+    # the library's frame for x0 given: QR of default_rng(seed).standard_normal((n, k))
+    q0 = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, k)))[0]
+    library_spectrum(net, h0, k, 2 * qr_every, qr_every)  # compile outside the timing
+    best_lib = best_np = math.inf
+    for _ in range(rounds):
+        t_lib, res = timed(library_spectrum, net, h0, k, steps, qr_every)
+        t_np, ref = timed(numpy_spectrum, np.asarray(net.w), h0, q0, steps, qr_every)
+        best_lib, best_np = min(best_lib, t_lib), min(best_np, t_np)
+    t_qr_np, t_qr_sp = qr_floor(n, k, -(-steps // qr_every), rng)
+    t_gemm = gemm_floor(np.asarray(net.w), k, steps, rng)
+    ok = res.exponents > res.exponents[0] - 30.0 / qr_every  # above the rounding limit
+    err = float(np.max(np.abs(res.exponents[ok] - ref[ok])))
+    zmax = float(np.max(np.abs(res.exponents[ok] - ref[ok]) / res.stderr[ok]))
+    print(f"N = {n}, k = {k}, {steps} steps, QR every {qr_every}, g = {gain}")
+    print(f"  library           {best_lib:8.2f} s   lambda_1 = {res.exponents[0]:.6f}, "
+          f"span {res.span:.1f} nats")
+    print(f"  numpy loop        {best_np:8.2f} s   ratio numpy / library = "
+          f"{best_np / best_lib:.2f}x (target >= 3x)")
+    print(f"  QR floor (numpy)  {t_qr_np:8.2f} s   library / QR floor = "
+          f"{best_lib / t_qr_np:.2f}x (target <= 2x)")
+    print(f"  QR floor (scipy economic, no checks) {t_qr_sp:6.2f} s   library / that = "
+          f"{best_lib / t_qr_sp:.2f}x")
+    print(f"  matmul floor      {t_gemm:8.2f} s   ({steps} products W @ Q, N x (k + 1))")
+    print(f"  max |library - numpy| over {int(ok.sum())} exponents above the rounding limit: "
+          f"{err:.2e} ({zmax:.1f} library standard errors)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--width", type=int, default=500)
+    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--qr-every", type=int, default=10)
+    ap.add_argument("--gain", type=float, default=2.0)
+    ap.add_argument("--k-small", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=1)
+    a = ap.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"numba {numba.__version__} ({numba.get_num_threads()} threads), numpy "
+          f"{np.__version__}; load average {os.getloadavg()[0]:.2f}")
+    run(a.width, a.width, a.steps, a.qr_every, a.gain, a.rounds)
+    if a.k_small:
+        run(a.width, a.k_small, a.steps, a.qr_every, a.gain, a.rounds)
+
+
+if __name__ == "__main__":
+    main()
