@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -117,6 +118,18 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["complexity", "--p", "2", "--out", "x.png"],
     ["complexity", "--p", "three", "--out", "x.png"],
     ["complexity", "--max-index", "-1", "--out", "x.png"],
+    ["lyapunov", "--gain", "0", "--out", "x.png"],
+    ["lyapunov", "--gain", "-1", "--out", "x.png"],
+    ["lyapunov", "--width", "1", "--out", "x.png"],
+    ["lyapunov", "--width", "20", "--k", "21", "--out", "x.png"],
+    ["lyapunov", "--k", "0", "--out", "x.png"],
+    ["lyapunov", "--steps", "5", "--out", "x.png"],
+    ["lyapunov", "--steps", "20", "--qr-every", "30", "--out", "x.png"],
+    ["lyapunov", "--qr-every", "0", "--out", "x.png"],
+    ["lyapunov", "--qr-every", "often", "--out", "x.png"],
+    ["lyapunov", "--weights", "unitary", "--out", "x.png"],
+    ["lyapunov", "--activation", "nosuch", "--out", "x.png"],
+    ["lyapunov", "--out", "no/such/dir/x.png"],
     ["no-such-command"],
     [],
 ])
@@ -138,6 +151,9 @@ def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv):
     (["meanfield", "--help"], ["--activation", "--sigma-w2", "--sigma-b2", "variance"]),
     (["jacobian-spectrum", "--help"], ["--activation", "--weights", "--depth", "--out",
                                        "orthogonal", "--no-sample"]),
+    (["lyapunov", "--help"], ["--activation", "--gain", "--width", "--steps", "--k",
+                              "--sigma-b2", "--seed", "--weights", "--qr-every", "--out",
+                              "g^2", "nats per step"]),
 ])
 def test_help(capsys, argv, words):
     assert main(argv) == 0
@@ -220,3 +236,82 @@ def test_kernel_bad_input(tmp_path, monkeypatch, capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "deeptheory kernel" in err[0]
+
+
+def _lyapunov_library(width, gain, steps, seed, k=None, qr_every="auto", **kw):
+    """The library's spectrum for the command's seeds (network, run) and one BLAS thread;
+    ``kw`` go to ``random_rnn``."""
+    import deeptheory.dynamics as dyn
+    from deeptheory import cli
+    from deeptheory.kernels.montecarlo import single_thread_blas
+
+    net, run = cli._lyapunov_seeds(seed)
+    with single_thread_blas(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", dyn.FrameCollapseWarning)
+        return dyn.lyapunov_spectrum(dyn.random_rnn(width, gain, seed=net, **kw), n_steps=steps,
+                                     k=k, qr_every=qr_every, seed=run, on_fail="ignore")
+
+
+def test_lyapunov_writes_png_and_prints_library_values(tmp_path, capsys):
+    """The printed lambda_max, Kaplan-Yorke dimension, KS entropy and sum are the library's
+    for the same seeds; the mean-field value is 1/2 ln chi_1 at sigma_w2 = g^2."""
+    import deeptheory.dynamics as dyn
+
+    out = tmp_path / "ly.png"
+    assert main(["lyapunov", "--gain", "2", "--width", "30", "--steps", "400", "--seed", "3",
+                 "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    vals = _values(text)
+    res = _lyapunov_library(30, 2.0, 400, 3)
+    assert float(vals["lambda_max"].split()[0]) == pytest.approx(res.exponents[0], rel=1e-9)
+    assert float(vals["kaplan_yorke"].split()[0]) == pytest.approx(res.kaplan_yorke, rel=1e-9)
+    assert float(vals["ks_entropy"].split()[0]) == pytest.approx(res.ks_entropy, rel=1e-9)
+    assert float(vals["sum"].split()[0]) == pytest.approx(res.exponents.sum(), rel=1e-9)
+    mf_lam = float(dyn.rnn_max_exponent(2.0))
+    assert _close(vals["mean_field"].split()[0], mf_lam)
+    assert 0.5 * math.log(mf.chi1(4.0, 0.0, "tanh")) == pytest.approx(mf_lam, rel=1e-12)
+    assert vals["phase"].startswith("chaotic")
+    assert "30 exponents from 400 steps after a 40-step transient" in text
+    assert f"+- {res.stderr[0]:.3g}" in text
+
+
+def test_lyapunov_ordered_phase_and_k(tmp_path, capsys):
+    """Below the transition (g = 0.5) the state decays to 0: lambda_max is the log spectral
+    radius of W, negative, and the mean field gives ln g."""
+    out = tmp_path / "ly.png"
+    assert main(["lyapunov", "--gain", "0.5", "--width", "40", "--k", "3", "--steps", "300",
+                 "--qr-every", "5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    vals = _values(text)
+    assert _close(vals["mean_field"].split()[0], math.log(0.5))
+    assert vals["phase"].startswith("ordered")
+    assert float(vals["lambda_max"].split()[0]) < 0
+    assert "3 exponents from 300 steps" in text and "qr_every = 5," in text
+    res = _lyapunov_library(40, 0.5, 300, 0, k=3, qr_every=5)
+    assert float(vals["lambda_max"].split()[0]) == pytest.approx(res.exponents[0], rel=1e-9)
+
+
+def test_lyapunov_orthogonal_and_bias(tmp_path, capsys):
+    out = tmp_path / "ly.svg"
+    assert main(["lyapunov", "--gain", "3", "--width", "20", "--steps", "200", "--weights",
+                 "orthogonal", "--sigma-b2", "0.1", "--activation", "erf", "--out",
+                 str(out)]) == 0
+    assert "<svg" in out.read_text()[:2000]
+    text = capsys.readouterr().out
+    assert "weights=orthogonal" in text and "sigma_b2=0.1" in text and "activation=erf" in text
+    res = _lyapunov_library(20, 3.0, 200, 0, weights="orthogonal", sigma_b2=0.1,
+                            activation="erf")
+    assert float(_values(text)["lambda_max"].split()[0]) == pytest.approx(res.exponents[0],
+                                                                          rel=1e-9)
+
+
+def test_lyapunov_reports_frame_collapse(tmp_path, capsys):
+    """Re-orthonormalising every 10 steps of a strongly chaotic network loses the lowest
+    directions: the command says so on a line of its output (and still succeeds)."""
+    out = tmp_path / "ly.png"
+    assert main(["lyapunov", "--gain", "4", "--width", "30", "--steps", "200",
+                 "--qr-every", "10", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.out and "lower qr_every" in captured.out
+    assert "Warning" not in captured.err

@@ -36,7 +36,8 @@ HEAVY = ("deeptheory.meanfield.phase_diagram", "deeptheory.meanfield.q_star",
          "deeptheory.meanfield.critical_line", "deeptheory.rmt.jacobian_moments",
          "deeptheory.rmt.sample_jacobian_singular_values", "deeptheory.infotheory.train_mlp",
          "deeptheory.infotheory.twelve_bit_task", "deeptheory.spinglass.e_k",
-         "deeptheory.spinglass.plot_complexity")
+         "deeptheory.spinglass.plot_complexity", "deeptheory.dynamics.random_rnn",
+         "deeptheory.dynamics.lyapunov_spectrum")
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -64,6 +65,16 @@ HEAVY = ("deeptheory.meanfield.phase_diagram", "deeptheory.meanfield.q_star",
     (["meanfield", "--sigma-w2", "1", "--sigma-b2", "1e20"], ["--sigma-b2", "[0, 10000]"]),
     (["meanfield", "--activation", "relu", "--sigma-w2", "1e5", "--sigma-b2", "0"],
      ["--sigma-w2"]),
+    (["lyapunov", "--out", "x.txt"], ["--out", ".txt", ".png"]),
+    (["lyapunov", "--gain", "1e3", "--out", "x.png"], ["--gain", "(0, 100]"]),
+    (["lyapunov", "--gain", "nan", "--out", "x.png"], ["--gain"]),
+    (["lyapunov", "--width", "200", "--k", "201", "--out", "x.png"], ["--k", "--width"]),
+    (["lyapunov", "--width", "100000", "--out", "x.png"], ["--width"]),
+    (["lyapunov", "--steps", "100", "--qr-every", "101", "--out", "x.png"],
+     ["--qr-every", "--steps"]),
+    (["lyapunov", "--qr-every", "sometimes", "--out", "x.png"], ["--qr-every", "auto"]),
+    (["lyapunov", "--seed", "-1", "--out", "x.png"], ["--seed", "[0, 2^63 - 1]"]),
+    (["lyapunov", "--sigma-b2", "-1", "--out", "x.png"], ["--sigma-b2"]),
 ])
 def test_arguments_are_checked_before_any_computation(tmp_path, monkeypatch, capsys, argv,
                                                       words):
@@ -162,6 +173,9 @@ def test_bad_expression_is_a_usage_error(monkeypatch, capsys, expr, word):
     (["phase-diagram", "--grid", "4000", "--out", "x.png"], ["--grid 4000", "h", "--force"]),
     (["jacobian-spectrum", "--depth", "10000", "--out", "x.png"], ["depth 10000", "--force"]),
     (["info-plane", "--epochs", "1000000", "--out", "x.png"], ["--epochs", "--force"]),
+    (["lyapunov", "--width", "5000", "--out", "x.png"], ["width 5000", "--force"]),
+    (["lyapunov", "--steps", "100000000", "--k", "1", "--out", "x.png"],
+     ["100000000 steps", "--force"]),
 ])
 def test_long_runs_are_refused_with_an_estimate(tmp_path, monkeypatch, capsys, argv, words):
     monkeypatch.chdir(tmp_path)
@@ -196,6 +210,36 @@ def test_estimates_of_the_issue_examples():
         cli._check_complexity(a)
     a = p.parse_args(["complexity", "--max-index", "99", "--out", "c.png"])
     assert cli._check_complexity(a) < cli.MAX_SECONDS
+
+
+def test_lyapunov_estimates():
+    """The README's run (N = 200, all exponents, 5000 steps) is estimated well under a
+    minute and runs; N = 5000 with every exponent is refused; the cost grows like
+    N^2 (k + 1) + N k^2 per step."""
+    p = build_parser()
+    est, flops = cli._lyapunov_cost(p.parse_args(["lyapunov", "--width", "200"]))
+    assert est < 60 and flops == pytest.approx(5500 * (2 * 200**2 * 201 + 4 * 200**3))
+    est, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--width", "5000"]))
+    assert est > cli.MAX_SECONDS
+    a = p.parse_args(["lyapunov", "--width", "5000", "--k", "1", "--steps", "100"])
+    assert cli._lyapunov_cost(a)[0] < 30
+    # an explicit --qr-every lowers the QR share
+    e1, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "1"]))
+    e5, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "5"]))
+    assert e5 < e1
+
+
+def test_lyapunov_library_flop_limit_needs_force_first(tmp_path, monkeypatch, capsys):
+    """Past the time limit the guard speaks first; with --force the library's flop limit
+    is still checked before any computation."""
+    monkeypatch.chdir(tmp_path)
+    _forbid(monkeypatch, *HEAVY)
+    argv = ["lyapunov", "--width", "10000", "--steps", "100000", "--out", "x.png"]
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "flops" in err, err
 
 
 def test_complexity_max_index_refused_before_computing(tmp_path, monkeypatch, capsys):
@@ -246,15 +290,22 @@ def test_one_default_for_weights_and_activation():
     p = build_parser()
     args = p.parse_args(["jacobian-spectrum"])
     assert args.weights == lib_w == "gaussian"
-    for cmd in (["jacobian-spectrum"], ["phase-diagram"], ["info-plane"],
+    for cmd in (["jacobian-spectrum"], ["phase-diagram"], ["info-plane"], ["lyapunov"],
                 ["meanfield", "--sigma-w2", "1", "--sigma-b2", "0"]):
         assert p.parse_args(cmd).activation == lib_a == "tanh"
+    import deeptheory.dynamics as dyn
+
+    rnn = inspect.signature(dyn.random_rnn).parameters
+    ly = inspect.signature(dyn.lyapunov_spectrum).parameters
+    a = p.parse_args(["lyapunov"])
+    assert a.weights == rnn["weights"].default and a.sigma_b2 == rnn["sigma_b2"].default
+    assert a.qr_every == ly["qr_every"].default and a.tol == ly["tol"].default
 
 
 def test_module_docstring_lists_every_subcommand():
     p = build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    assert len(sub.choices) == 6
+    assert len(sub.choices) == 7
     for name in sub.choices:
         assert f"deeptheory {name}" in " ".join(cli.__doc__.split()), name
 

@@ -15,10 +15,14 @@ Lyapunov spectra and the edge of chaos (this module's first part):
   Newman's exact spectrum of Gaussian products :func:`newman_exponents`;
   :func:`kaplan_yorke_dimension`, :func:`ks_entropy`, :func:`exponent_sum`.
 
+Figures (:mod:`.plotting`, matplotlib imported on first use): :func:`plot_lyapunov_spectrum`,
+:func:`plot_running_exponents`, :func:`plot_lambda_max`.
+
 Units: exponents in nats per step (maps) or per unit time (flows), sorted descending.
 """
 
 from .lyapunov import FrameCollapseWarning, LyapunovSpectrum, lyapunov_spectrum
+from .plotting import plot_lambda_max, plot_lyapunov_spectrum, plot_running_exponents
 from .systems import (
     DeepMap,
     DiscreteRNN,
@@ -55,6 +59,9 @@ __all__ = [
     "ks_entropy",
     "lyapunov_spectrum",
     "newman_exponents",
+    "plot_lambda_max",
+    "plot_lyapunov_spectrum",
+    "plot_running_exponents",
     "random_rate_network",
     "random_rnn",
     "rnn_max_exponent",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from .._api import Result, as_rng, as_seed, report_nonconvergence
 from .._validation import as_float, as_int
 from ..kernels.lyapunov import INTEGRATORS, callable_lyapunov, network_lyapunov
+from ..kernels.montecarlo import single_thread_blas
 from .systems import DeepMap, DiscreteRNN, FlowSystem, MapSystem, RateNetwork
 from .theory import kaplan_yorke_dimension, ks_entropy
 
@@ -191,6 +193,7 @@ def lyapunov_spectrum(
     n_blocks: int = 50,
     tol: float = 0.02,
     on_fail: str = "warn",
+    blas_threads: str = "one",
 ) -> LyapunovSpectrum:
     """Leading ``k`` (default all N) Lyapunov exponents of ``system`` by the QR method.
 
@@ -225,11 +228,22 @@ def lyapunov_spectrum(
         and the two halves of the window agree within 4 standard errors + tol; otherwise
         ``on_fail`` ("warn", default; "raise": :class:`deeptheory.ConvergenceError`;
         "ignore") says so, naming the worst exponent.
+    blas_threads : "one" (default) runs the matrix products and QRs with BLAS pinned to one
+        thread (:func:`deeptheory.kernels.montecarlo.single_thread_blas`); "default"
+        leaves BLAS's own thread count.  On an idle multi-core machine "default" is up to
+        the core count faster for N >= 300, but on a loaded 2-core machine OpenBLAS's
+        threads made a full N = 200 run 100x slower (185 s against 1.1 s).
+
+    The exponents are returned sorted descending (with their standard errors and running
+    estimates permuted alike); the QR order can differ where two exponents are within
+    their statistical error of each other.
 
     Returns
     -------
     :class:`LyapunovSpectrum`.
     """
+    if blas_threads not in ("one", "default"):
+        raise ValueError(f"blas_threads must be 'one' or 'default', got {blas_threads!r}")
     if not isinstance(system, SYSTEMS):
         raise TypeError(f"system must be one of {[c.__name__ for c in SYSTEMS]}, "
                         f"got {type(system).__name__}")
@@ -254,40 +268,45 @@ def lyapunov_spectrum(
         raise ValueError(
             f"this run needs about {work:.2e} flops (N = {n}, k = {k}, {transient + n_steps} "
             f"steps), above the limit {MAX_FLOPS:.0e} (about 30 min): lower n_steps, k or N")
-    z = np.empty((n, k + 1))
-    z[:, 0] = x
-    z[:, 1:] = _frame(rng, n, k)
-    base = as_seed(rng) if isinstance(system, DeepMap) else 0
-    if qr_every == "auto":
-        pilot = 20
-        qr = _auto_interval(system, z, scheme, dt, base, pilot)
-        base += 1
-    else:
+    if qr_every != "auto":
         qr = as_int("qr_every", qr_every, lo=1)
-    if n_steps < qr:
-        raise ValueError(f"n_steps ({n_steps}) must be >= qr_every ({qr}): no interval would be "
-                         "measured")
-    n_int = -(-n_steps // qr)
-    ipb = -(-n_int // n_blocks)
-    nb = -(-n_int // ipb)
-    blocks, stats = _run(system, z, scheme, dt, base, n_transient=transient, n_steps=n_steps,
-                         qr_every=qr, ipb=ipb, n_blocks=nb)
+        if n_steps < qr:
+            raise ValueError(f"n_steps ({n_steps}) must be >= qr_every ({qr}): no interval "
+                             "would be measured")
+    with single_thread_blas() if blas_threads == "one" else nullcontext():
+        z = np.empty((n, k + 1))
+        z[:, 0] = x
+        z[:, 1:] = _frame(rng, n, k)
+        base = as_seed(rng) if isinstance(system, DeepMap) else 0
+        if qr_every == "auto":
+            qr = min(_auto_interval(system, z, scheme, dt, base, 20), n_steps)
+            base += 1
+        n_int = -(-n_steps // qr)
+        ipb = -(-n_int // n_blocks)
+        nb = -(-n_int // ipb)
+        blocks, stats = _run(system, z, scheme, dt, base, n_transient=transient,
+                             n_steps=n_steps, qr_every=qr, ipb=ipb, n_blocks=nb)
     unit = dt if dt is not None else 1.0
     ends = np.minimum((np.arange(nb) + 1) * ipb * qr, n_steps)
     lengths = np.diff(np.concatenate([[0], ends])) * unit
     times = ends * unit
     with np.errstate(invalid="ignore"):
         running = np.cumsum(blocks, axis=0) / times[:, None]
+        order = np.argsort(-running[-1], kind="stable")
+        running = running[:, order]
+        blocks = blocks[:, order]
         exps = running[-1].copy()
         stderr, drift = _batch_stats(blocks, lengths)
     span = float(stats[2])
     pr = float(stats[0] / stats[1]) if stats[1] > 0 else math.nan
     converged = _check(exps, stderr, drift, nb, tol, on_fail)
     if span > SPAN_WARN:
+        fix = ("lower qr_every" if qr > 1 else "even one step exceeds what double precision "
+               "resolves; request fewer exponents (k) or treat the lowest as lower bounds")
         warnings.warn(
             f"ln|R_ii| spread {span:.1f} nats within one re-orthonormalisation interval "
             f"(qr_every = {qr}): the lowest exponents are lost to rounding (double precision "
-            "keeps about 36 nats); lower qr_every", FrameCollapseWarning, stacklevel=2)
+            f"keeps about 36 nats); {fix}", FrameCollapseWarning, stacklevel=2)
     return LyapunovSpectrum(
         exponents=exps, stderr=stderr, times=times, running=running,
         kaplan_yorke=float(kaplan_yorke_dimension(exps)), ks_entropy=float(ks_entropy(exps)),

@@ -1,0 +1,391 @@
+"""Regenerate the figures of docs/dynamics.md into docs/figures/.
+
+    python docs/make_dynamics_figures.py            # all figures (8.2 min on 2 busy cores)
+    python docs/make_dynamics_figures.py --quick    # narrower networks, shorter runs (49 s)
+    python docs/make_dynamics_figures.py --only lorenz_figure newman_figure
+
+Figures:
+
+* ``dynamics_spectrum.png`` (:func:`spectrum_figure`): the full Lyapunov spectrum of the
+  random tanh network h_{t+1} = W tanh(h_t) (N = 200) at g = 1.5, 2, 3 against the
+  fresh-weights map at sigma_w2 = g^2 (sampled, ``DeepMap``) and its free-probability law
+  (``fresh_weights_exponents``), with the mean-field lambda_max; bottom row: the
+  differences from the law;
+* ``dynamics_lambda_max.png`` (:func:`lambda_max_figure`): lambda_max against g across
+  the transition, mean field 1/2 ln chi_1 against networks of width 100 and 400 (k = 1,
+  several networks per point), and lambda_max against 1/N at g = 1.5, 2, 3;
+* ``dynamics_newman.png`` (:func:`newman_figure`): the linear Gaussian product
+  (``DeepMap``, N = 100) against Newman's exact spectrum;
+* ``dynamics_lorenz.png`` (:func:`lorenz_figure`): running estimates of the Lorenz
+  exponents (numba-compiled f and Jacobian, RK4, dt = 0.01);
+* ``dynamics_rate.png`` (:func:`rate_figure`): the continuous-time rate network:
+  lambda_max against g (transition at g = 1) and a full spectrum with its sum rule
+  -N / tau.
+
+Each figure is one function ``name(outdir, quick=False)`` that writes its PNG into
+``outdir`` and returns a summary (printed; the numbers quoted in docs/dynamics.md);
+:func:`main` runs them in turn (add new ones to ``FIGURES``).  Every run is seeded.
+BLAS is held at one thread (``single_thread_blas``): the QR loop calls BLAS for small
+matrices at every step, and BLAS threads competing with other work made it 10-100x slower
+on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import deeptheory.dynamics as dyn  # noqa: E402
+from deeptheory.dynamics.plotting import (  # noqa: E402
+    plot_lambda_max,
+    plot_lyapunov_spectrum,
+    plot_running_exponents,
+)
+from deeptheory.kernels.montecarlo import single_thread_blas  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "figures"
+DPI = 100
+
+#: reference Lorenz exponents (sigma = 10, rho = 28, beta = 8/3), nats per unit time
+LORENZ = (0.9056, 0.0, -14.5723)
+
+
+def _save(fig, outdir: Path, name: str) -> Path:
+    path = Path(outdir) / name
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    print(f"  wrote {path} ({path.stat().st_size // 1024} KiB)")
+    return path
+
+
+def _spectrum(system, **kw):
+    """lyapunov_spectrum with non-convergence reported in the summary, not as a warning."""
+    kw.setdefault("on_fail", "ignore")
+    return dyn.lyapunov_spectrum(system, **kw)
+
+
+def _show(d: dict) -> dict:
+    print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in d.items()))
+    return d
+
+
+# ------------------------------------------------------------------ figure 1
+
+
+def spectrum_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Recurrent spectrum vs fresh weights (sampled and free probability) at g = 1.5, 2, 3."""
+    n, steps_rnn, steps_fresh = (100, 2000, 1000) if quick else (200, 5000, 2000)
+    gains = (1.5, 2.0, 3.0)
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), sharex=True,
+                             gridspec_kw={"height_ratios": [2, 1]})
+    out = []
+    for col, g in enumerate(gains):
+        t0 = time.perf_counter()
+        rnn = _spectrum(dyn.random_rnn(n, g, seed=1), n_steps=steps_rnn, seed=1)
+        fresh = _spectrum(dyn.DeepMap(n, g * g), n_steps=steps_fresh, seed=2)
+        law = np.asarray(dyn.fresh_weights_exponents(n, g * g))
+        mf = float(dyn.rnn_max_exponent(g))
+        a, b = axes[0, col], axes[1, col]
+        plot_lyapunov_spectrum(fresh, ax=a, color="C1",
+                               label=f"fresh weights, sampled ({steps_fresh} layers)")
+        plot_lyapunov_spectrum(rnn, g, ax=a, color="C0",
+                               label=f"recurrent network ({steps_rnn} steps)")
+        i = np.arange(1, n + 1)
+        for res, c in ((fresh, "C1"), (rnn, "C0")):
+            d = res.exponents - law
+            b.plot(i, d, "-", color=c, lw=1.2)
+            b.fill_between(i, d - 2 * res.stderr, d + 2 * res.stderr, color=c, alpha=0.25,
+                           lw=0)
+        b.axhline(0.0, color="k", lw=0.8, ls="--")
+        b.set_xlabel("index $i$")
+        b.set_ylabel(r"$\lambda_i - \lambda_i^{\rm fresh\ law}$")
+        half = slice(0, n // 2)
+        bulk = slice(0, int(0.9 * n))
+        s = {"g": g, "N": n, "rnn_lambda1": float(rnn.exponents[0]),
+             "rnn_lambda1_se": float(rnn.stderr[0]), "mean_field": mf,
+             "fresh_lambda1": float(fresh.exponents[0]), "law_lambda1": float(law[0]),
+             "rnn_qr_every": rnn.qr_every, "rnn_positive": int(np.sum(rnn.exponents > 0)),
+             "law_positive": int(np.sum(law > 0)),
+             "rnn_kaplan_yorke": rnn.kaplan_yorke, "law_kaplan_yorke":
+                 float(dyn.kaplan_yorke_dimension(law)),
+             "rnn_ks": rnn.ks_entropy, "law_ks": float(dyn.ks_entropy(law)),
+             "rnn_sum": float(rnn.exponents.sum()), "law_sum": float(law.sum()),
+             "rnn_top_half_max_dev": float(np.max(np.abs(rnn.exponents - law)[half])),
+             "rnn_bulk_mean_dev": float(np.mean((rnn.exponents - law)[bulk])),
+             "rnn_bulk_min_dev": float(np.min((rnn.exponents - law)[bulk])),
+             "fresh_bulk_mean_dev": float(np.mean((fresh.exponents - law)[bulk])),
+             "fresh_bulk_max_dev": float(np.max(np.abs(fresh.exponents - law)[bulk])),
+             "rnn_last": float(rnn.exponents[-1]), "law_last": float(law[-1]),
+             "fresh_max_dev": float(np.max(np.abs(fresh.exponents - law))),
+             "fresh_bulk_max_z": float(np.max(np.abs(fresh.exponents - law)[: n - 5]
+                                              / fresh.stderr[: n - 5])),
+             "rnn_max_se": float(rnn.stderr.max()), "rnn_converged": rnn.converged,
+             "fresh_max_se": float(fresh.stderr.max()),
+             "seconds": time.perf_counter() - t0}
+        out.append(_show(s))
+    fig.suptitle(f"Random tanh network $h_{{t+1}} = W \\tanh(h_t)$, "
+                 f"$W_{{ij}} \\sim N(0, g^2/N)$, N = {n}: full spectrum (band: 2 s.e.) vs "
+                 "fresh weights per step", fontsize=11)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_spectrum.png")
+    return out
+
+
+# ------------------------------------------------------------------ figure 2
+
+
+_LAMBDA_CACHE: dict[tuple, float] = {}
+
+
+def _lambda_max_runs(n: int, gains, seeds, steps: int, transient: int) -> np.ndarray:
+    """lambda_max (k = 1) of the networks random_rnn(n, g, seed=s): (len(gains), len(seeds));
+    a run already made (same n, g, seed, steps, transient) is reused."""
+    vals = np.empty((len(gains), len(seeds)))
+    for a, g in enumerate(gains):
+        for b, s in enumerate(seeds):
+            key = (n, float(g), s, steps, transient)
+            if key not in _LAMBDA_CACHE:
+                r = _spectrum(dyn.random_rnn(n, g, seed=s), k=1, n_steps=steps,
+                              transient=transient, seed=s)
+                _LAMBDA_CACHE[key] = float(r.exponents[0])
+            vals[a, b] = _LAMBDA_CACHE[key]
+    return vals
+
+
+def lambda_max_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """lambda_max vs g (mean field vs widths 100, 400) and vs 1/N at g = 1.5, 2, 3."""
+    if quick:
+        gains = np.array([0.5, 0.8, 0.95, 1.1, 1.3, 1.5, 2.0, 2.5, 3.0])
+        seeds, steps, transient = range(2), 3000, 1000
+        widths_n = (50, 100, 200)
+    else:
+        gains = np.array([0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75,
+                          2.0, 2.5, 3.0])
+        seeds, steps, transient = range(4), 10000, 3000
+        widths_n = (50, 100, 200, 400, 800)
+    widths = (100, 400)
+    samples = {}
+    runs = []
+    out = []
+    t0 = time.perf_counter()
+    for n in widths:
+        v = _lambda_max_runs(n, gains, seeds, steps, transient)
+        runs.append(v)
+        m, se = v.mean(axis=1), v.std(axis=1, ddof=1) / np.sqrt(v.shape[1])
+        samples[f"N = {n} ({len(seeds)} networks, k = 1, {steps} steps)"] = (m, se)
+        for g, mm, ss in zip(gains, m, se, strict=True):
+            out.append({"N": n, "g": float(g), "lambda_max": float(mm), "se": float(ss),
+                        "mean_field": float(dyn.rnn_max_exponent(g))})
+    print(f"  lambda_max vs g: {time.perf_counter() - t0:.1f} s")
+    for s in out:
+        _show(s)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.3))
+    plot_lambda_max(gains, samples=samples, ax=a)
+    for c, v in enumerate(runs):
+        a.plot(np.repeat(gains, v.shape[1]), v.ravel(), ".", ms=2.5, color=f"C{c}", alpha=0.5)
+    a.set_title(r"tanh, $\sigma_b^2$ = 0: largest exponent across the transition "
+                "(dots: networks; bars: 2 s.e.)", fontsize=9)
+    t0 = time.perf_counter()
+    inv = 1.0 / np.asarray(widths_n, dtype=float)
+    for c, g in enumerate((1.5, 2.0, 3.0)):
+        v = np.array([_lambda_max_runs(n, [g], seeds, steps, transient)[0]
+                      for n in widths_n])
+        m, se = v.mean(axis=1), v.std(axis=1, ddof=1) / np.sqrt(v.shape[1])
+        mf = float(dyn.rnn_max_exponent(g))
+        b.errorbar(inv, m, yerr=2 * se, fmt="o-", ms=4, color=f"C{c}", capsize=2, lw=1,
+                   label=f"g = {g:g}")
+        b.plot(np.repeat(inv, v.shape[1]), v.ravel(), ".", ms=2.5, color=f"C{c}", alpha=0.5)
+        b.plot([0.0], [mf], "*", ms=10, color=f"C{c}")
+        for n, mm, ss in zip(widths_n, m, se, strict=True):
+            out.append(_show({"N": n, "g": g, "lambda_max": float(mm), "se": float(ss),
+                              "mean_field": mf, "gap": mf - float(mm)}))
+    print(f"  lambda_max vs 1/N: {time.perf_counter() - t0:.1f} s")
+    b.plot([], [], "k*", ms=8, label=r"mean field $\frac{1}{2}\ln\chi_1$ (1/N = 0)")
+    b.set_xlim(left=-0.001)
+    b.set_xlabel("1 / N")
+    b.set_ylabel(r"$\lambda_{\max}$")
+    b.set_title(f"finite-width gap: N = {', '.join(map(str, widths_n))}, "
+                f"{len(seeds)} networks each", fontsize=9)
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_lambda_max.png")
+    return out
+
+
+# ------------------------------------------------------------------ figure 3
+
+
+def newman_figure(outdir: Path | str = OUT, quick: bool = False) -> dict:
+    """Products of Gaussian matrices N(0, 1/N), N = 100: the QR engine vs Newman 1986."""
+    n, steps = 100, (1500 if quick else 4000)
+    t0 = time.perf_counter()
+    res = _spectrum(dyn.DeepMap(n, 1.0, activation="linear"), n_steps=steps, seed=3)
+    exact = dyn.newman_exponents(n)
+    law = np.asarray(dyn.fresh_weights_exponents(n, 1.0, activation="linear"))
+    dev = res.exponents - exact
+    s = _show({"N": n, "steps": steps, "max_abs_dev": float(np.max(np.abs(dev))),
+               "max_abs_z": float(np.max(np.abs(dev) / res.stderr)),
+               "sum": float(res.exponents.sum()), "sum_exact": float(exact.sum()),
+               "lambda1": float(res.exponents[0]), "lambda1_exact": float(exact[0]),
+               "max_se": float(res.stderr.max()), "qr_every": res.qr_every,
+               "law_vs_newman_bulk": float(np.max(np.abs(law - exact)[: n - 10])),
+               "seconds": time.perf_counter() - t0})
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.9))
+    plot_lyapunov_spectrum(res, ax=a, label=f"QR estimate ({steps} products)")
+    i = np.arange(1, n + 1)
+    a.plot(i, exact, "k--", lw=1.1, label="Newman 1986 (exact)")
+    a.plot(i, law, "C3:", lw=1.1, label=r"$N\to\infty$: $\frac{1}{2}\ln t$ (triangle law)")
+    a.set_title("products of i.i.d. Gaussian N x N matrices, entries N(0, 1/N), N = 100",
+                fontsize=9)
+    a.legend(fontsize=7)
+    b.plot(i, dev, "C0-", lw=1.2)
+    b.fill_between(i, dev - 2 * res.stderr, dev + 2 * res.stderr, color="C0", alpha=0.25, lw=0)
+    b.axhline(0.0, color="k", lw=0.8, ls="--")
+    b.set_xlabel("index $i$")
+    b.set_ylabel(r"$\lambda_i - \lambda_i^{\rm Newman}$ (band: 2 s.e.)")
+    b.set_title(f"max |deviation| {s['max_abs_dev']:.3g}, max |z| {s['max_abs_z']:.2g}",
+                fontsize=9)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_newman.png")
+    return s
+
+
+# ------------------------------------------------------------------ figure 4
+
+
+@numba.njit(cache=True)
+def lorenz_f(x):  # pragma: no cover - compiled
+    out = np.empty(3)
+    out[0] = 10.0 * (x[1] - x[0])
+    out[1] = x[0] * (28.0 - x[2]) - x[1]
+    out[2] = x[0] * x[1] - 8.0 / 3.0 * x[2]
+    return out
+
+
+@numba.njit(cache=True)
+def lorenz_jac(x):  # pragma: no cover - compiled
+    j = np.zeros((3, 3))
+    j[0, 0], j[0, 1] = -10.0, 10.0
+    j[1, 0], j[1, 1], j[1, 2] = 28.0 - x[2], -1.0, -x[0]
+    j[2, 0], j[2, 1], j[2, 2] = x[1], x[0], -8.0 / 3.0
+    return j
+
+
+def lorenz_figure(outdir: Path | str = OUT, quick: bool = False) -> dict:
+    """Running estimates of the Lorenz exponents against (0.9056, 0, -14.5723)."""
+    t_end = 1000.0 if quick else 5000.0
+    dt = 0.01
+    t0 = time.perf_counter()
+    res = _spectrum(dyn.FlowSystem(lorenz_f, lorenz_jac), n_steps=int(round(t_end / dt)),
+                    dt=dt, x0=np.array([1.0, 1.0, 20.0]), n_blocks=200, seed=0)
+    s = _show({"T": t_end, "dt": dt, "lambda1": float(res.exponents[0]),
+               "lambda2": float(res.exponents[1]), "lambda3": float(res.exponents[2]),
+               "se1": float(res.stderr[0]), "se2": float(res.stderr[1]),
+               "se3": float(res.stderr[2]), "sum": float(res.exponents.sum()),
+               "kaplan_yorke": res.kaplan_yorke, "qr_every": res.qr_every,
+               "seconds": time.perf_counter() - t0})
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for j, ax in enumerate(axes):
+        plot_running_exponents(res, [j], reference=[LORENZ[j]], ax=ax, unit="time")
+        ax.set_title(rf"$\lambda_{j + 1}$ (reference {LORENZ[j]:g}, dashed)", fontsize=9)
+    fig.suptitle(rf"Lorenz ($\sigma$ = 10, $\rho$ = 28, $\beta$ = 8/3), RK4 with dt = {dt}, "
+                 f"T = {t_end:g}: sum {s['sum']:.4f} (exact -13.6667), "
+                 f"Kaplan-Yorke {res.kaplan_yorke:.4f}", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_lorenz.png")
+    return s
+
+
+# ------------------------------------------------------------------ figure 5
+
+
+def rate_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Rate network tau h' = -h + J tanh(h): lambda_max vs g; spectrum and sum rule."""
+    if quick:
+        n, gains, seeds, t_meas, t_trans = 100, np.array([0.5, 0.9, 1.2, 1.5, 2.0, 3.0]), \
+            range(2), 200.0, 100.0
+        t_full = 200.0
+    else:
+        n, gains, seeds, t_meas, t_trans = 200, np.array(
+            [0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0]), range(4), 500.0, 200.0
+        t_full = 500.0
+    n_full, g_full, seed_full = 100, 3.0, 0
+    tau, dt = 1.0, 0.05
+    steps, trans = int(t_meas / dt), int(t_trans / dt)
+    out = []
+    t0 = time.perf_counter()
+    vals = np.empty((gains.size, len(seeds)))
+    for a, g in enumerate(gains):
+        for b, s in enumerate(seeds):
+            r = _spectrum(dyn.random_rate_network(n, g, tau=tau, seed=s), k=1, n_steps=steps,
+                          transient=trans, dt=dt, seed=s)
+            vals[a, b] = r.exponents[0]
+    m, se = vals.mean(axis=1), vals.std(axis=1, ddof=1) / np.sqrt(vals.shape[1])
+    for g, mm, ss in zip(gains, m, se, strict=True):
+        out.append(_show({"N": n, "g": float(g), "lambda_max": float(mm), "se": float(ss)}))
+    print(f"  rate lambda_max vs g: {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    full = _spectrum(dyn.random_rate_network(n_full, g_full, tau=tau, seed=seed_full),
+                     n_steps=int(t_full / dt), transient=int(100 / dt), dt=dt, seed=seed_full)
+    rule = float(dyn.exponent_sum(n_full, tau))
+    out.append(_show({"N": n_full, "g": g_full, "T": t_full, "lambda1": float(full.exponents[0]),
+                      "se1": float(full.stderr[0]), "sum": float(full.exponents.sum()),
+                      "sum_rule": rule, "positive": int(np.sum(full.exponents > 0)),
+                      "kaplan_yorke": full.kaplan_yorke, "qr_every": full.qr_every,
+                      "seconds": time.perf_counter() - t0}))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
+    plot_lambda_max(gains, theory=False, ax=a,
+                    samples={f"N = {n} ({len(seeds)} networks, k = 1, T = {t_meas:g})":
+                             (m, se)})
+    a.plot(np.repeat(gains, vals.shape[1]), vals.ravel(), ".", ms=3, color="C0", alpha=0.5)
+    lo = np.linspace(gains.min(), 1.0, 50)
+    a.plot(lo, (lo - 1.0) / tau, "k-", lw=1.1,
+           label=r"$(g - 1)/\tau$: stability of $h = 0$ (circular law)")
+    a.legend(fontsize=7)
+    a.set_title(rf"rate network $\tau h' = -h + J \tanh(h)$, $J_{{ii}}$ = 0, "
+                rf"$\tau$ = {tau:g}, RK4 dt = {dt}: chaos for g > 1", fontsize=9)
+    a.set_ylabel(r"$\lambda_{\max}$ (per unit time)")
+    plot_lyapunov_spectrum(full, ax=b, label=f"N = {n_full}, g = {g_full:g}, T = {t_full:g}")
+    b.set_ylabel(r"$\lambda_i$ (per unit time)")
+    b.set_title(f"sum of the exponents {full.exponents.sum():.6f}; sum rule "
+                rf"$-N/\tau$ = {rule:g}", fontsize=9)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_rate.png")
+    return out
+
+
+FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="Regenerate docs/figures/ for docs/dynamics.md.")
+    ap.add_argument("--quick", action="store_true", help="narrower networks, shorter runs")
+    ap.add_argument("--outdir", type=Path, default=OUT, help="output folder (default docs/figures)")
+    ap.add_argument("--only", nargs="+", choices=[f.__name__ for f in FIGURES],
+                    help="make only these figures")
+    args = ap.parse_args(argv)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+    with single_thread_blas(), warnings.catch_warnings():
+        warnings.simplefilter("always", dyn.FrameCollapseWarning)
+        for f in FIGURES:
+            if args.only and f.__name__ not in args.only:
+                continue
+            t = time.perf_counter()
+            f(args.outdir, quick=args.quick)
+            print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+    print(f"total: {time.perf_counter() - t_all:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
