@@ -118,3 +118,23 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="quantity"):
         plot_phase_diagram(dataclasses.replace(pd, chi2=None), "chi2")
     plt.close("all")
+
+
+def test_plot_lambda_max_draws_the_mean_field_line_and_samples():
+    """The theory line is rnn_max_exponent on the drawn grid (ln g below g = 1); the
+    critical gain is a vertical line at 1 (tanh); samples get 2-standard-error bars."""
+    import deeptheory.dynamics as dyn
+
+    g = np.array([0.5, 1.0, 2.0])
+    ax = dyn.plot_lambda_max(g, samples={"N = 100": ([-0.69, 0.0, 0.14], [0.01, 0.02, 0.03])})
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(y, dyn.rnn_max_exponent(x), rtol=0, atol=1e-12)
+    below = x < 0.99
+    np.testing.assert_allclose(y[below], np.log(x[below]), atol=1e-9)
+    vertical = [ln for ln in ax.lines if np.ptp(ln.get_xdata()) == 0 and ln.get_xdata()[0] > 0]
+    assert vertical and vertical[0].get_xdata()[0] == pytest.approx(1.0, abs=1e-9)
+    bars = ax.containers[0]
+    segs = bars.lines[2][0].get_segments()
+    np.testing.assert_allclose([s[1, 1] - s[0, 1] for s in segs], [0.04, 0.08, 0.12])
+    with pytest.raises(ValueError, match="gains"):
+        dyn.plot_lambda_max([-1.0, 2.0])
