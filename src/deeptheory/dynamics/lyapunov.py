@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._api import Result, as_rng, as_seed, report_nonconvergence
+from .._api import Result, as_rng, as_seed, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int
 from ..kernels.lyapunov import INTEGRATORS, callable_lyapunov, network_lyapunov
 from ..kernels.montecarlo import single_thread_blas
@@ -161,10 +161,11 @@ def _run(system: Any, z: np.ndarray, scheme: int, dt: float | None, seed: int, *
 
 
 def _auto_interval(system, z, scheme, dt, seed, pilot: int) -> int:
-    """Pilot ``pilot`` steps with QR every step; pick the interval whose expected spread of
+    """Pilot ``pilot`` steps with QR every step on a *copy* of Z (the run itself starts from
+    Z unchanged, with its inputs from row 0); pick the interval whose expected spread of
     ln|R_ii| is about SPAN_AUTO (between 1 and 10 steps)."""
-    _, stats = _run(system, z, scheme, dt, seed, n_transient=0, n_steps=pilot, qr_every=1,
-                    ipb=pilot, n_blocks=1)
+    _, stats = _run(system, z.copy(), scheme, dt, seed, n_transient=0, n_steps=pilot,
+                    qr_every=1, ipb=pilot, n_blocks=1)
     span = stats[2]
     if not math.isfinite(span) or span <= 0.0:
         return 1
@@ -210,14 +211,17 @@ def lyapunov_spectrum(
         n_steps * dt.
     k : number of leading exponents (1 <= k <= N); all N by default.
     qr_every : re-orthonormalise every this many steps, or "auto": a 20-step pilot with QR
-        every step measures the spread of ln|R_ii| per step and picks the largest
+        every step, run on a copy of the initial state and frame (for a
+        :class:`DeepMap` with its own weights), measures the spread of ln|R_ii| per step
+        and picks the largest
         interval (<= 10) that keeps the spread per interval near 20 nats.  An interval
         whose spread exceeds 30 nats (ln(1/eps) = 36) has lost its lowest directions to
         rounding: that raises :class:`FrameCollapseWarning`.
     transient : steps run (and re-orthonormalised) before measuring; default n_steps // 10.
     dt, method : integration step (> 0) and scheme ("rk4" or "euler") of a flow; a
         :class:`RateNetwork` defaults to dt = 0.05 tau.  With "euler" the result is the
-        spectrum of the Euler map, divided by dt.
+        spectrum of the Euler map, divided by dt.  ``method`` is validated for maps too, and
+        ignored there.
     x0 : initial state (length N); default N(0, 1) entries from ``seed`` (required for
         user systems).
     seed : int, numpy Generator or None: the initial state and frame, and the weights of a
@@ -242,6 +246,9 @@ def lyapunov_spectrum(
     -------
     :class:`LyapunovSpectrum`.
     """
+    check_on_fail(on_fail)
+    if method not in ("rk4", "euler"):
+        raise ValueError(f"method must be 'rk4' or 'euler', got {method!r}")
     if blas_threads not in ("one", "default"):
         raise ValueError(f"blas_threads must be 'one' or 'default', got {blas_threads!r}")
     if not isinstance(system, SYSTEMS):
@@ -279,8 +286,9 @@ def lyapunov_spectrum(
         z[:, 1:] = _frame(rng, n, k)
         base = as_seed(rng) if isinstance(system, DeepMap) else 0
         if qr_every == "auto":
-            qr = min(_auto_interval(system, z, scheme, dt, base, 20), n_steps)
-            base += 1
+            pilot_seed = as_seed(rng) if isinstance(system, DeepMap) else 0
+            pilot = min(20, transient + n_steps)
+            qr = min(_auto_interval(system, z, scheme, dt, pilot_seed, pilot), n_steps)
         n_int = -(-n_steps // qr)
         ipb = -(-n_int // n_blocks)
         nb = -(-n_int // ipb)
