@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 
@@ -18,3 +19,32 @@ def run(doc: str, out: Path, figures: Sequence[Callable[[bool], None]]) -> None:
         t = time.perf_counter()
         f(args.quick)
         print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+
+
+def run_registry(
+    description: str,
+    out: Path,
+    figures: Sequence[Callable[..., object]],
+    *,
+    argv: Sequence[str] | None = None,
+    quick_help: str = "coarser grids, fewer samples",
+    context: Callable[[], AbstractContextManager] | None = None,
+) -> None:
+    """Parse ``--quick``, ``--outdir`` and ``--only NAME ...``; make the chosen figures as
+    ``f(outdir, quick=...)`` inside ``context()`` (if given), printing each time."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--outdir", type=Path, default=out, help="output folder (default docs/figures)")
+    ap.add_argument("--only", nargs="+", choices=[f.__name__ for f in figures],
+                    help="make only these figures")
+    args = ap.parse_args(argv)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+    with context() if context is not None else nullcontext():
+        for f in figures:
+            if args.only and f.__name__ not in args.only:
+                continue
+            t = time.perf_counter()
+            f(args.outdir, quick=args.quick)
+            print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+    print(f"total: {time.perf_counter() - t_all:.1f} s")

@@ -32,9 +32,9 @@ on the 2-core machine.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -43,6 +43,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import run_registry  # noqa: E402  docs/_figures.py (the script's own folder)
 
 import deeptheory.dynamics as dyn  # noqa: E402
 from deeptheory.dynamics.plotting import (  # noqa: E402
@@ -367,24 +368,17 @@ def rate_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
 FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure]
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description="Regenerate docs/figures/ for docs/dynamics.md.")
-    ap.add_argument("--quick", action="store_true", help="narrower networks, shorter runs")
-    ap.add_argument("--outdir", type=Path, default=OUT, help="output folder (default docs/figures)")
-    ap.add_argument("--only", nargs="+", choices=[f.__name__ for f in FIGURES],
-                    help="make only these figures")
-    args = ap.parse_args(argv)
-    args.outdir.mkdir(parents=True, exist_ok=True)
-    t_all = time.perf_counter()
+@contextmanager
+def _quiet_blas():
+    """BLAS on one thread; every FrameCollapseWarning shown."""
     with single_thread_blas(), warnings.catch_warnings():
         warnings.simplefilter("always", dyn.FrameCollapseWarning)
-        for f in FIGURES:
-            if args.only and f.__name__ not in args.only:
-                continue
-            t = time.perf_counter()
-            f(args.outdir, quick=args.quick)
-            print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
-    print(f"total: {time.perf_counter() - t_all:.1f} s")
+        yield
+
+
+def main(argv=None) -> None:
+    run_registry("Regenerate docs/figures/ for docs/dynamics.md.", OUT, FIGURES, argv=argv,
+                 quick_help="narrower networks, shorter runs", context=_quiet_blas)
 
 
 if __name__ == "__main__":

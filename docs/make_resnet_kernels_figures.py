@@ -25,7 +25,6 @@ Each figure is one function ``name(outdir, quick=False)`` that writes its PNG in
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import run_registry  # noqa: E402  docs/_figures.py (the script's own folder)
 
 import deeptheory.meanfield as mf  # noqa: E402
 from deeptheory.kernels import expect  # noqa: E402
@@ -314,19 +314,8 @@ FIGURES = [resnet_figure, kernels_depth_figure, kernels_mc_figure, kernel_kappa_
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description="Regenerate docs/figures/ for docs/resnet_kernels.md.")
-    ap.add_argument("--quick", action="store_true", help="narrow networks and few trials")
-    ap.add_argument("--outdir", type=Path, default=OUT, help="output folder (default docs/figures)")
-    ap.add_argument("--only", nargs="+", choices=[f.__name__ for f in FIGURES],
-                    help="make only these figures")
-    args = ap.parse_args(argv)
-    args.outdir.mkdir(parents=True, exist_ok=True)
-    for f in FIGURES:
-        if args.only and f.__name__ not in args.only:
-            continue
-        t = time.perf_counter()
-        f(args.outdir, quick=args.quick)
-        print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
+    run_registry("Regenerate docs/figures/ for docs/resnet_kernels.md.", OUT, FIGURES,
+                 argv=argv, quick_help="narrow networks and few trials")
 
 
 if __name__ == "__main__":

@@ -237,6 +237,15 @@ def _figure_types() -> dict[str, str]:
     return FigureCanvasBase.get_supported_filetypes()
 
 
+def _figure_args(sp: argparse.ArgumentParser, default: str, force_help: str) -> None:
+    """The --out FILE.png, --dpi and --force options of a figure-writing subcommand."""
+    sp.add_argument("--out", type=Path, default=Path(default), metavar="FILE.png",
+                    help=f"output figure; its directory must exist (default: {default})")
+    sp.add_argument("--dpi", type=_dpi, default=100,
+                    help="resolution of raster output, 10 to 1000 (default: 100)")
+    sp.add_argument("--force", action="store_true", help=force_help)
+
+
 def _check_out(out: Path, opt: str = "--out") -> Path:
     """The output figure file: an extension savefig writes, an existing writable directory."""
     types = _figure_types()
@@ -393,11 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "x + alpha (V phi(h) + a) (default: reduced)")
     kp.add_argument("--alpha", choices=("1", "1/sqrt(L)", "1/L"), default="1",
                     help="residual branch scale (default: 1)")
-    kp.add_argument("--out", type=Path, default=Path("kernel.png"), metavar="FILE.png",
-                    help="output figure; its directory must exist (default: kernel.png)")
-    kp.add_argument("--dpi", type=_dpi, default=100,
-                    help="resolution of raster output, 10 to 1000 (default: 100)")
-    kp.add_argument("--force", action="store_true", help=force_help)
+    _figure_args(kp, "kernel.png", force_help)
     kp.set_defaults(func=_cmd_kernel, check=_check_kernel)
 
     js = sub.add_parser(
@@ -514,11 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     ly.add_argument("--seed", type=_seed, default=0,
                     help="seed of the network and of the initial state, an integer >= 0 "
                     "(default: 0)")
-    ly.add_argument("--out", type=Path, default=Path("lyapunov.png"), metavar="FILE.png",
-                    help="output figure; its directory must exist (default: lyapunov.png)")
-    ly.add_argument("--dpi", type=_dpi, default=100,
-                    help="resolution of raster output, 10 to 1000 (default: 100)")
-    ly.add_argument("--force", action="store_true", help=force_help)
+    _figure_args(ly, "lyapunov.png", force_help)
     ly.set_defaults(func=_cmd_lyapunov, check=_check_lyapunov)
     return p
 

@@ -78,6 +78,16 @@ def _activation(a: Any) -> Activation:
     return act
 
 
+def _network_fields(net: Any, matrix: str) -> None:
+    """Check and freeze the weight matrix ``matrix``, b, activation and inputs of a network."""
+    m = _square(matrix, getattr(net, matrix))
+    object.__setattr__(net, matrix, m)
+    n = m.shape[0]
+    object.__setattr__(net, "b", _vector("b", 0.0 if net.b is None else net.b, n))
+    object.__setattr__(net, "activation", _activation(net.activation))
+    object.__setattr__(net, "inputs", _inputs(net.inputs, n))
+
+
 @dataclass(frozen=True)
 class DiscreteRNN:
     """Discrete-time recurrent network h_{t+1} = W phi(h_t) + b + u_t (Molgedey,
@@ -94,12 +104,7 @@ class DiscreteRNN:
     inputs: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        w = _square("w", self.w)
-        object.__setattr__(self, "w", w)
-        n = w.shape[0]
-        object.__setattr__(self, "b", _vector("b", 0.0 if self.b is None else self.b, n))
-        object.__setattr__(self, "activation", _activation(self.activation))
-        object.__setattr__(self, "inputs", _inputs(self.inputs, n))
+        _network_fields(self, "w")
 
     @property
     def width(self) -> int:
@@ -121,16 +126,11 @@ class RateNetwork:
     inputs: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        j = _square("j", self.j)
-        object.__setattr__(self, "j", j)
         tau = float(as_float("tau", self.tau))
         if tau <= 0.0:
             raise ValueError(f"tau must be > 0, got {tau}")
         object.__setattr__(self, "tau", tau)
-        n = j.shape[0]
-        object.__setattr__(self, "b", _vector("b", 0.0 if self.b is None else self.b, n))
-        object.__setattr__(self, "activation", _activation(self.activation))
-        object.__setattr__(self, "inputs", _inputs(self.inputs, n))
+        _network_fields(self, "j")
 
     @property
     def width(self) -> int:

@@ -48,6 +48,21 @@ INTEGRATORS = {"map": 0, "euler": 1, "rk4": 2}
 
 
 @kernel()
+def ly_qr_due(step, n_transient, total, qr_every):  # pragma: no cover - compiled
+    """After step ``step`` (0-based; ``total`` steps, the first ``n_transient`` unmeasured):
+    -2 no QR, -1 an unmeasured QR (transient; always one at its end), else the index of
+    the measured interval that ends here (always one at the last step)."""
+    if step < n_transient:
+        if (step + 1) % qr_every == 0 or step == n_transient - 1:
+            return -1
+        return -2
+    t = step - n_transient
+    if (t + 1) % qr_every == 0 or step == total - 1:
+        return t // qr_every
+    return -2
+
+
+@kernel()
 def ly_reorth(z, measured, interval, ipb, blocks, stats):  # pragma: no cover - compiled
     """QR of the frame columns z[:, 1:]; write Q back; add ln|R_ii| to the block of
     ``interval`` when ``measured``.  stats = [sum of PR of Q[:, 0], count, span]."""
@@ -178,13 +193,9 @@ def ly_network(
             for i in range(n):
                 c[i] += u[step, i]
         ly_net_step(code, w, z, c, tau, dt, scheme, s)
-        if step < n_transient:
-            if (step + 1) % qr_every == 0 or step == n_transient - 1:
-                ly_reorth(z, False, 0, ipb, blocks, stats)
-        else:
-            t = step - n_transient
-            if (t + 1) % qr_every == 0 or step == total - 1:
-                ly_reorth(z, True, t // qr_every, ipb, blocks, stats)
+        due = ly_qr_due(step, n_transient, total, qr_every)
+        if due != -2:
+            ly_reorth(z, due >= 0, max(due, 0), ipb, blocks, stats)
 
 
 def _callable_step(f, jac, z, dt, scheme):  # pragma: no cover - compiled
@@ -218,19 +229,16 @@ def _callable_step(f, jac, z, dt, scheme):  # pragma: no cover - compiled
 
 
 def _callable_loop(
-    f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats, step_fn, reorth
+    f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats, step_fn, reorth,
+    due_fn,
 ):  # pragma: no cover - compiled
     """The transient + measured loop of a user system (compiled, or run as Python)."""
     total = n_transient + n_steps
     for step in range(total):
         z[:, :] = step_fn(f, jac, z, dt, scheme)
-        if step < n_transient:
-            if (step + 1) % qr_every == 0 or step == n_transient - 1:
-                reorth(z, False, 0, ipb, blocks, stats)
-        else:
-            t = step - n_transient
-            if (t + 1) % qr_every == 0 or step == total - 1:
-                reorth(z, True, t // qr_every, ipb, blocks, stats)
+        due = due_fn(step, n_transient, total, qr_every)
+        if due != -2:
+            reorth(z, due >= 0, max(due, 0), ipb, blocks, stats)
 
 
 def _reorth_py(z, measured, interval, ipb, blocks, stats):
@@ -260,7 +268,7 @@ def _compiled_callable_loop() -> Callable:
 
         def run(f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats):
             body(f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats,
-                 step, ly_reorth)
+                 step, ly_reorth, ly_qr_due)
 
         _COMPILED["loop"] = run
     return _COMPILED["loop"]
@@ -286,7 +294,7 @@ def callable_lyapunov(
     if is_compiled(f) and is_compiled(jac):
         _compiled_callable_loop()(f, jac, *args)
     else:
-        _callable_loop(f, jac, *args, _callable_step, _reorth_py)
+        _callable_loop(f, jac, *args, _callable_step, _reorth_py, ly_qr_due.py_func)
     return blocks, stats
 
 
