@@ -48,3 +48,14 @@ def run_registry(
             f(args.outdir, quick=args.quick)
             print(f"{f.__name__}: {time.perf_counter() - t:.1f} s")
     print(f"total: {time.perf_counter() - t_all:.1f} s")
+
+
+def save_figure(fig, outdir: Path, name: str, dpi: int = 100) -> Path:
+    """Write ``fig`` to ``outdir / name`` at ``dpi``, close it and print the path and size."""
+    import matplotlib.pyplot as plt
+
+    path = Path(outdir) / name
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    print(f"  wrote {path} ({path.stat().st_size // 1024} KiB)")
+    return path

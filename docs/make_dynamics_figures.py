@@ -43,7 +43,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from _figures import run_registry  # noqa: E402  docs/_figures.py (the script's own folder)
+from _figures import run_registry, save_figure  # noqa: E402  docs/_figures.py (the script's own folder)
 
 import deeptheory.dynamics as dyn  # noqa: E402
 from deeptheory.dynamics.plotting import (  # noqa: E402
@@ -61,11 +61,7 @@ LORENZ = (0.9056, 0.0, -14.5723)
 
 
 def _save(fig, outdir: Path, name: str) -> Path:
-    path = Path(outdir) / name
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    print(f"  wrote {path} ({path.stat().st_size // 1024} KiB)")
-    return path
+    return save_figure(fig, outdir, name, DPI)
 
 
 def _spectrum(system, **kw):

@@ -33,7 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _figures import run_registry  # noqa: E402  docs/_figures.py (the script's own folder)
+from _figures import run_registry, save_figure  # noqa: E402  docs/_figures.py (the script's own folder)
 
 import deeptheory.meanfield as mf  # noqa: E402
 from deeptheory.kernels import expect  # noqa: E402
@@ -55,11 +55,7 @@ P0, C0 = 1.0, 0.5
 
 
 def _save(fig, outdir: Path, name: str) -> Path:
-    path = Path(outdir) / name
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    print(f"  wrote {path} ({path.stat().st_size // 1024} KiB)")
-    return path
+    return save_figure(fig, outdir, name, DPI)
 
 
 def _points(ax, x, est, color, marker="o"):
