@@ -739,3 +739,14 @@ def test_inputs_are_read_within_their_rows():
     res = dyn.lyapunov_spectrum(dyn.DiscreteRNN(w, inputs=u[:12].copy()), n_steps=12,
                                 transient=0, on_fail="ignore")
     assert np.all(np.isfinite(res.exponents)) and np.all(np.abs(res.state) < 10)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_a_diverging_system_is_reported_not_returned_silently():
+    """x -> x^2 from x0 = 3 overflows: a RuntimeWarning (or ConvergenceError) says so."""
+    sq = dyn.MapSystem(lambda x: x * x, lambda x: np.diag(2.0 * x))
+    with pytest.warns(RuntimeWarning, match="floating-point range"):
+        res = dyn.lyapunov_spectrum(sq, x0=[3.0], n_steps=40, transient=0)
+    assert not res.converged
+    with pytest.raises(deeptheory.ConvergenceError, match="floating-point range"):
+        dyn.lyapunov_spectrum(sq, x0=[3.0], n_steps=40, transient=0, on_fail="raise")

@@ -307,7 +307,15 @@ def lyapunov_spectrum(
         stderr, drift = _batch_stats(blocks, lengths)
     span = float(stats[2])
     pr = float(stats[0] / stats[1]) if stats[1] > 0 else math.nan
-    converged = _check(exps, stderr, drift, nb, tol, on_fail)
+    valid = not np.any(np.isnan(exps) | np.isposinf(exps))
+    if not (valid and np.all(np.isfinite(z))):
+        report_nonconvergence(
+            "the trajectory or its frame left the floating-point range (non-finite state or "
+            "frame at the end of the run): the exponents are not estimates; check the system "
+            "(a diverging map or flow) or lower dt", on_fail, stacklevel=3)
+        converged = False
+    else:
+        converged = _check(exps, stderr, drift, nb, tol, on_fail)
     if span > SPAN_WARN:
         fix = ("lower qr_every" if qr > 1 else "even one step exceeds what double precision "
                "resolves; request fewer exponents (k) or treat the lowest as lower bounds")
@@ -317,7 +325,8 @@ def lyapunov_spectrum(
             f"keeps about 36 nats); {fix}", FrameCollapseWarning, stacklevel=2)
     return LyapunovSpectrum(
         exponents=exps, stderr=stderr, times=times, running=running,
-        kaplan_yorke=float(kaplan_yorke_dimension(exps)), ks_entropy=float(ks_entropy(exps)),
+        kaplan_yorke=float(kaplan_yorke_dimension(exps)) if valid else math.nan,
+        ks_entropy=float(ks_entropy(exps)) if valid else math.nan,
         participation_ratio=pr, qr_every=qr, dt=dt, n_steps=n_steps, transient=transient,
         span=span, converged=converged, state=z[:, 0].copy())
 

@@ -246,10 +246,10 @@ def _reorth_py(z, measured, interval, ipb, blocks, stats):
     qm, r = np.linalg.qr(z[:, 1:])
     z[:, 1:] = qm
     if measured:
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             la = np.log(np.abs(np.diag(r)))
+            stats[2] = max(stats[2], float(la.max() - la.min()))
         blocks[interval // ipb] += la
-        stats[2] = max(stats[2], float(la.max() - la.min()))
         stats[0] += 1.0 / (z.shape[0] * float(np.sum(qm[:, 0] ** 4)))
         stats[1] += 1.0
 
