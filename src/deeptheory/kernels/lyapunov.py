@@ -68,6 +68,15 @@ def ly_reorth(z, measured, interval, ipb, blocks, stats):  # pragma: no cover - 
     ``interval`` when ``measured``.  stats = [sum of PR of Q[:, 0], count, span]."""
     n = z.shape[0]
     k = z.shape[1] - 1
+    for i in range(n):
+        for j in range(k):
+            if not math.isfinite(z[i, j + 1]):
+                # the frame overflowed (a diverging system): LAPACK refuses it; mark the
+                # block nan and let the caller report it
+                if measured:
+                    for jj in range(k):
+                        blocks[interval // ipb, jj] = math.nan
+                return
     qm, r = np.linalg.qr(z[:, 1:])
     for i in range(n):
         for j in range(k):
@@ -241,25 +250,14 @@ def _callable_loop(
             reorth(z, due >= 0, max(due, 0), ipb, blocks, stats)
 
 
-def _reorth_py(z, measured, interval, ipb, blocks, stats):
-    """NumPy twin of :func:`ly_reorth` for the pure-Python loop."""
-    qm, r = np.linalg.qr(z[:, 1:])
-    z[:, 1:] = qm
-    if measured:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            la = np.log(np.abs(np.diag(r)))
-            stats[2] = max(stats[2], float(la.max() - la.min()))
-        blocks[interval // ipb] += la
-        stats[0] += 1.0 / (z.shape[0] * float(np.sum(qm[:, 0] ** 4)))
-        stats[1] += 1.0
-
-
 _COMPILED: dict[str, Any] = {}
 
 
 def _compiled_callable_loop() -> Callable:
     """The compiled user-system loop (built on first use: it is specialised to each pair of
-    user functions anyway, so there is nothing to cache on disk)."""
+    user functions anyway, so there is nothing to cache on disk).  Plain Python callables
+run the same loop uncompiled, calling the compiled :func:`ly_reorth` and
+:func:`ly_qr_due`."""
     if "loop" not in _COMPILED:
         from numba import njit
 
@@ -294,7 +292,7 @@ def callable_lyapunov(
     if is_compiled(f) and is_compiled(jac):
         _compiled_callable_loop()(f, jac, *args)
     else:
-        _callable_loop(f, jac, *args, _callable_step, _reorth_py, ly_qr_due.py_func)
+        _callable_loop(f, jac, *args, _callable_step, ly_reorth, ly_qr_due)
     return blocks, stats
 
 
