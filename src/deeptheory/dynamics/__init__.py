@@ -18,10 +18,21 @@ Lyapunov spectra and the edge of chaos (this module's first part):
 Figures (:mod:`.plotting`, matplotlib imported on first use): :func:`plot_lyapunov_spectrum`,
 :func:`plot_running_exponents`, :func:`plot_lambda_max`.
 
+ODE flows of networks (issue 13, first part, :mod:`.odeflow`): :class:`MLPField`
+f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t) and :func:`random_mlp_field`;
+:func:`odeint_batch` integrates many initial points at once (compiled Euler, RK4 and
+adaptive Dormand-Prince 5(4)) and returns an :class:`OdeSolution`.
+
+Optimal transport (:mod:`.transport`): :func:`ot_assignment`, :func:`wasserstein2`,
+:func:`gaussian_w2`, :func:`displacement_interpolation`; the geodesic diagnostics of layer
+outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
+:func:`track_distance_bound` (Gai & Zhang 2021).
+
 Units: exponents in nats per step (maps) or per unit time (flows), sorted descending.
 """
 
 from .lyapunov import FrameCollapseWarning, LyapunovSpectrum, lyapunov_spectrum
+from .odeflow import MLPField, OdeSolution, StepUnderflowWarning, odeint_batch, random_mlp_field
 from .plotting import plot_lambda_max, plot_lyapunov_spectrum, plot_running_exponents
 from .systems import (
     DeepMap,
@@ -42,13 +53,37 @@ from .theory import (
     newman_exponents,
     rnn_max_exponent,
 )
+from .transport import (
+    displacement_interpolation,
+    gaussian_w2,
+    line_shape_score,
+    ot_assignment,
+    ot_score,
+    track_distance,
+    track_distance_bound,
+    wasserstein2,
+)
 
 __all__ = [
+    "displacement_interpolation",
+    "gaussian_w2",
+    "line_shape_score",
+    "ot_assignment",
+    "ot_score",
+    "track_distance",
+    "track_distance_bound",
+    "wasserstein2",
+
     "DeepMap",
     "DiscreteRNN",
     "FlowSystem",
     "FrameCollapseWarning",
     "LyapunovSpectrum",
+    "MLPField",
+    "OdeSolution",
+    "StepUnderflowWarning",
+    "odeint_batch",
+    "random_mlp_field",
     "MapSystem",
     "RateNetwork",
     "critical_gain",

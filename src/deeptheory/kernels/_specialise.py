@@ -81,6 +81,7 @@ KERNEL_MODULES = (
     "deeptheory.kernels.gauss",
     "deeptheory.kernels.montecarlo",
     "deeptheory.kernels.lyapunov",
+    "deeptheory.kernels.odeint",
 )
 
 
