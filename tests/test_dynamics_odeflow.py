@@ -263,3 +263,18 @@ def test_random_field_is_seeded_and_interpolates():
     np.testing.assert_allclose(a.w1[0], a.w1[-1], atol=1e-12)
     w1, _, _, _ = a.weights_at(0.5)
     np.testing.assert_allclose(w1, 0.5 * (a.w1[1] + a.w1[2]))
+
+
+def test_output_time_within_rounding_of_a_node_is_one_stop():
+    """Node 0.6 and output time 0.6000000000000001 (linspace): no step-size underflow,
+    and the result equals the run whose output grid hits the nodes exactly."""
+    from deeptheory.dynamics.odeflow import odeint_batch, random_mlp_field
+
+    f = random_mlp_field(2, 8, n_nodes=6, t_max=3.0, seed=4)
+    x0 = np.random.default_rng(0).standard_normal((5, 2))
+    times = np.linspace(0.0, 3.0, 61)
+    assert np.any((np.abs(times - 0.6) < 1e-15) & (times != 0.6))
+    sol = odeint_batch(f, x0, times, rtol=1e-10, atol=1e-12)
+    assert np.all(sol.status == 0) and np.all(np.isfinite(sol.states))
+    ref = odeint_batch(f, x0, [0.0, 0.6, 3.0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sol.states[-1], ref.states[-1], atol=1e-8)

@@ -23,6 +23,13 @@ f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t) and :func:`random_mlp_field`;
 :func:`odeint_batch` integrates many initial points at once (compiled Euler, RK4 and
 adaptive Dormand-Prince 5(4)) and returns an :class:`OdeSolution`.
 
+ResNets as ODE discretisations (:mod:`.resnet_ode`): :func:`resnet_flow`,
+:func:`resnet_ode_error` (global error and order against depth), :func:`adjoint_gradients`
+(Chen et al. 2018) and :func:`backprop_gradients`.  Theorem checks (:mod:`.theorems`):
+:func:`lipschitz_bound`, :func:`gronwall_check`, :func:`trajectories_cross`, and invertible
+residual blocks (Behrmann et al. 2019) :func:`spectral_normalise`, :func:`iresblock_forward`,
+:func:`iresblock_inverse`.
+
 Optimal transport (:mod:`.transport`): :func:`ot_assignment`, :func:`wasserstein2`,
 :func:`gaussian_w2`, :func:`displacement_interpolation`; the geodesic diagnostics of layer
 outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
@@ -34,6 +41,14 @@ Units: exponents in nats per step (maps) or per unit time (flows), sorted descen
 from .lyapunov import FrameCollapseWarning, LyapunovSpectrum, lyapunov_spectrum
 from .odeflow import MLPField, OdeSolution, StepUnderflowWarning, odeint_batch, random_mlp_field
 from .plotting import plot_lambda_max, plot_lyapunov_spectrum, plot_running_exponents
+from .resnet_ode import (
+    FieldGradients,
+    ResNetOdeError,
+    adjoint_gradients,
+    backprop_gradients,
+    resnet_flow,
+    resnet_ode_error,
+)
 from .systems import (
     DeepMap,
     DiscreteRNN,
@@ -42,6 +57,18 @@ from .systems import (
     RateNetwork,
     random_rate_network,
     random_rnn,
+)
+from .theorems import (
+    CrossingCheck,
+    GronwallCheck,
+    IResInverse,
+    activation_lipschitz,
+    gronwall_check,
+    iresblock_forward,
+    iresblock_inverse,
+    lipschitz_bound,
+    spectral_normalise,
+    trajectories_cross,
 )
 from .theory import (
     critical_gain,
@@ -65,6 +92,23 @@ from .transport import (
 )
 
 __all__ = [
+    "FieldGradients",
+    "ResNetOdeError",
+    "adjoint_gradients",
+    "backprop_gradients",
+    "resnet_flow",
+    "resnet_ode_error",
+    "CrossingCheck",
+    "GronwallCheck",
+    "IResInverse",
+    "activation_lipschitz",
+    "gronwall_check",
+    "iresblock_forward",
+    "iresblock_inverse",
+    "lipschitz_bound",
+    "spectral_normalise",
+    "trajectories_cross",
+
     "displacement_interpolation",
     "gaussian_w2",
     "line_shape_score",

@@ -347,6 +347,11 @@ def odeint_batch(
         nodes = field.times
         lo, hi = min(t0, ts[-1]), max(t0, ts[-1])
         inner = nodes[(nodes > lo) & (nodes < hi)]
+        # a node within rounding of an output time (0.6 vs 0.6000000000000001) is that stop:
+        # a separate stop would ask for a step of ~1e-16 and underflow
+        if inner.size:
+            gap = np.min(np.abs(inner[:, None] - ts[None, :]), axis=1)
+            inner = inner[gap > 1e-12 * max(abs(hi - lo), 1.0)]
         stops = np.concatenate([ts[1:], inner])
         idx = np.concatenate([np.arange(1, ts.size), np.full(inner.size, -1)])
         # sort in the direction of time; an output time equal to a node is one stop
