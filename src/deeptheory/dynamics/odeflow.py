@@ -254,6 +254,21 @@ def _kernels(act: Activation) -> Any:
 _USER_FAMILIES: dict[str, tuple[Activation, Any]] = {}
 
 
+def check_points(field: MLPField, x0: Any, name: str = "x0") -> tuple[np.ndarray, bool]:
+    """Initial points as a C-contiguous (n, d) float array, and whether one point (d,) was
+    given; a ValueError naming ``name`` when the shape does not match the field or a value
+    is not finite."""
+    x = as_float(name, x0)
+    single = x.ndim == 1
+    if single:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != field.dim or x.shape[0] < 1:
+        raise ValueError(
+            f"{name} must have shape (n, {field.dim}) or ({field.dim},), got {np.shape(x0)}"
+        )
+    return np.ascontiguousarray(x), single
+
+
 def _times(times: Any) -> tuple[np.ndarray, float]:
     ts = as_float("times", times)
     if ts.ndim != 1 or ts.size < 2:
@@ -308,15 +323,7 @@ def odeint_batch(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_on_fail(on_fail)
-    x = as_float("x0", x0)
-    single = x.ndim == 1
-    if single:
-        x = x[None, :]
-    if x.ndim != 2 or x.shape[1] != field.dim or x.shape[0] < 1:
-        raise ValueError(
-            f"x0 must have shape (n, {field.dim}) or ({field.dim},), got {np.shape(x0)}"
-        )
-    x = np.ascontiguousarray(x)
+    x, single = check_points(field, x0)
     ts, sign = _times(times)
     n, d = x.shape
     t0 = float(ts[0])

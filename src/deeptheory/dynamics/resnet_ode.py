@@ -29,7 +29,7 @@ from scipy.integrate import DOP853, RK45
 
 from .._api import Result
 from .._validation import as_float, as_int
-from .odeflow import MLPField, odeint_batch
+from .odeflow import MLPField, check_points, odeint_batch
 
 __all__ = [
     "FieldGradients",
@@ -66,18 +66,6 @@ def _check_t_end(t_end: Any) -> float:
     if t <= 0.0:
         raise ValueError(f"t_end must be > 0, got {t}")
     return t
-
-
-def _check_x0(field: MLPField, x0: Any) -> tuple[np.ndarray, bool]:
-    x = as_float("x0", x0)
-    single = x.ndim == 1
-    if single:
-        x = x[None, :]
-    if x.ndim != 2 or x.shape[1] != field.dim or x.shape[0] < 1:
-        raise ValueError(
-            f"x0 must have shape (n, {field.dim}) or ({field.dim},), got {np.shape(x0)}"
-        )
-    return np.ascontiguousarray(x), single
 
 
 def _loss_grad(
@@ -127,7 +115,7 @@ def resnet_flow(field: MLPField, x0: Any, depth: int, t_end: float,
     blk = _check_block(block)
     L = as_int("depth", depth, lo=1)
     T = _check_t_end(t_end)
-    x, single = _check_x0(f, x0)
+    x, single = check_points(f, x0)
     sol = odeint_batch(f, x, np.linspace(0.0, T, L + 1), method=blk, n_steps=L)
     return sol.states[:, 0, :] if single else sol.states
 
@@ -168,7 +156,7 @@ def resnet_ode_error(
     f = _check_field(field)
     blk = _check_block(block)
     T = _check_t_end(t_end)
-    x, _ = _check_x0(f, x0)
+    x, _ = check_points(f, x0)
     ds = np.asarray(depths)
     if ds.ndim != 1 or ds.size < 2:
         raise ValueError(f"depths must be a 1-D sequence of at least 2 depths, got {depths!r}")
@@ -296,7 +284,7 @@ def adjoint_gradients(
     """
     f = _check_field(field)
     T = _check_t_end(t_end)
-    x, single = _check_x0(f, x0)
+    x, single = check_points(f, x0)
     if method not in ADJOINT_METHODS:
         raise ValueError(f"method must be one of {ADJOINT_METHODS}, got {method!r}")
     rt = float(as_float("rtol", rtol))
@@ -382,7 +370,7 @@ def backprop_gradients(
     blk = _check_block(block)
     T = _check_t_end(t_end)
     ns = as_int("n_steps", n_steps, lo=1)
-    x, single = _check_x0(f, x0)
+    x, single = check_points(f, x0)
     h = T / ns
     tn = f.times
     wcache: dict[float, tuple[np.ndarray, ...]] = {}
