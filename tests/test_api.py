@@ -24,7 +24,8 @@ from deeptheory._api import (
 
 PILLARS = ["kernels", "meanfield", "rmt", "spinglass", "infotheory", "dynamics"]
 # configuration objects (the systems a dynamics estimator runs), not result records
-CONFIGS = {"DiscreteRNN", "RateNetwork", "DeepMap", "MapSystem", "FlowSystem", "MLPField"}
+CONFIGS = {"DiscreteRNN", "RateNetwork", "DeepMap", "MapSystem", "FlowSystem", "MLPField",
+           "TrainConfig"}
 
 
 def _public_classes():

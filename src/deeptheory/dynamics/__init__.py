@@ -30,6 +30,12 @@ ResNets as ODE discretisations (:mod:`.resnet_ode`): :func:`resnet_flow`,
 residual blocks (Behrmann et al. 2019) :func:`spectral_normalise`, :func:`iresblock_forward`,
 :func:`iresblock_inverse`.
 
+Trained examples (:mod:`.node_classifier`, :mod:`.toydata`): :func:`ring_data`,
+:func:`spiral_data`, :func:`augment`; :func:`train_ode_classifier` (numpy Adam on exact
+gradients of the discrete network, :class:`TrainConfig`) returns an :class:`OdeClassifier`;
+:func:`ring_separation` (a 2-D flow cannot separate the ring: :func:`winding_number`,
+:func:`flow_map_lipschitz`), :func:`readout_margin`, :func:`geodesic_scores`.
+
 Optimal transport (:mod:`.transport`): :func:`ot_assignment`, :func:`wasserstein2`,
 :func:`gaussian_w2`, :func:`displacement_interpolation`; the geodesic diagnostics of layer
 outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
@@ -39,6 +45,16 @@ Units: exponents in nats per step (maps) or per unit time (flows), sorted descen
 """
 
 from .lyapunov import FrameCollapseWarning, LyapunovSpectrum, lyapunov_spectrum
+from .node_classifier import (
+    GeodesicScores,
+    OdeClassifier,
+    RingCheck,
+    TrainConfig,
+    geodesic_scores,
+    readout_margin,
+    ring_separation,
+    train_ode_classifier,
+)
 from .odeflow import MLPField, OdeSolution, StepUnderflowWarning, odeint_batch, random_mlp_field
 from .plotting import plot_lambda_max, plot_lyapunov_spectrum, plot_running_exponents
 from .resnet_ode import (
@@ -63,12 +79,14 @@ from .theorems import (
     GronwallCheck,
     IResInverse,
     activation_lipschitz,
+    flow_map_lipschitz,
     gronwall_check,
     iresblock_forward,
     iresblock_inverse,
     lipschitz_bound,
     spectral_normalise,
     trajectories_cross,
+    winding_number,
 )
 from .theory import (
     critical_gain,
@@ -80,6 +98,7 @@ from .theory import (
     newman_exponents,
     rnn_max_exponent,
 )
+from .toydata import augment, ring_data, spiral_data
 from .transport import (
     displacement_interpolation,
     gaussian_w2,
@@ -92,6 +111,19 @@ from .transport import (
 )
 
 __all__ = [
+    "GeodesicScores",
+    "OdeClassifier",
+    "RingCheck",
+    "TrainConfig",
+    "augment",
+    "flow_map_lipschitz",
+    "geodesic_scores",
+    "readout_margin",
+    "ring_data",
+    "ring_separation",
+    "spiral_data",
+    "train_ode_classifier",
+    "winding_number",
     "FieldGradients",
     "ResNetOdeError",
     "adjoint_gradients",

@@ -7,6 +7,10 @@
 * ODE flows are homeomorphisms, so trajectories never meet or cross (Chen et al. 2018;
   Dupont et al. 2019, "Augmented neural ODEs"); a discrete residual map with a large step
   can (:func:`trajectories_cross`).
+* The plane's topology: a homeomorphism keeps the winding number of a closed curve about a
+  point (+-1 for a circle about an interior point), so a 2-D flow cannot pull a disk out of
+  the ring around it (Dupont et al. 2019) (:func:`winding_number`,
+  :func:`flow_map_lipschitz`).
 * Invertible residual blocks (Behrmann et al. 2019): F(x) = x + h g(x) with Lip(h g) <= c < 1
   is a bi-Lipschitz bijection, inverted by the fixed-point iteration x <- y - h g(x)
   (:func:`spectral_normalise`, :func:`iresblock_forward`, :func:`iresblock_inverse`).
@@ -32,12 +36,14 @@ __all__ = [
     "GronwallCheck",
     "IResInverse",
     "activation_lipschitz",
+    "flow_map_lipschitz",
     "gronwall_check",
     "iresblock_forward",
     "iresblock_inverse",
     "lipschitz_bound",
     "spectral_normalise",
     "trajectories_cross",
+    "winding_number",
 ]
 
 # ---------------------------------------------------------------- sup |phi'|
@@ -269,6 +275,76 @@ def gronwall_check(
         dist, env = dist[:, 0], env[:, 0]
     return GronwallCheck(times=ts, distance=dist, envelope=env, lipschitz=c, slack=sl,
                          max_ratio=float(np.max(ratio)), holds=holds)
+
+
+# ---------------------------------------------------------------- discrete flow map, winding
+
+
+def flow_map_lipschitz(field: MLPField, t_end: float, n_steps: int, block: str = "rk4") -> float:
+    """Upper bound on the Lipschitz constant of the fixed-step flow map x_0 -> x_L of
+    :func:`~deeptheory.dynamics.resnet_ode.resnet_flow` (h = T / L, t_l = l h):
+
+        Euler block:  Lip <= prod_l (1 + h C_l),
+        RK4 block:    Lip <= prod_l sum_{j=0}^{4} (h C_l)^j / j!   (<= e^{h C_l}),
+
+    with C_l the :func:`lipschitz_bound` of f at t_l (Euler) or the largest of its values at
+    the stage times t_l, t_l + h/2, t_{l+1} (RK4).  The RK4 factor follows stage by stage:
+    Lip(k1) <= C, Lip(k2) <= C (1 + hC/2), Lip(k3) <= C (1 + hC/2 + (hC)^2/4),
+    Lip(k4) <= C (1 + hC + (hC)^2/2 + (hC)^3/4), and 1 + h/6 (k1 + 2 k2 + 2 k3 + k4).
+    Both are at most e^{C T} for C = max_l C_l (the discrete Gronwall bound).
+    """
+    from .resnet_ode import _check_block  # noqa: PLC0415  (resnet_ode imports odeflow only)
+
+    f = _check_field(field)
+    blk = _check_block(block)
+    ns = as_int("n_steps", n_steps, lo=1)
+    T = float(as_float("t_end", t_end))
+    if T <= 0.0:
+        raise ValueError(f"t_end must be > 0, got {T}")
+    h = T / ns
+    total = 0.0  # sum of logs
+    for step in range(ns):
+        t = step * h
+        if blk == "euler":
+            c = lipschitz_bound(f, t)
+            total += math.log1p(h * c)
+        else:
+            c = max(lipschitz_bound(f, t), lipschitz_bound(f, t + 0.5 * h),
+                    lipschitz_bound(f, t + h))
+            x = h * c
+            total += math.log1p(x + x * x / 2.0 + x ** 3 / 6.0 + x ** 4 / 24.0)
+    return math.exp(total)
+
+
+def winding_number(curve: Any, point: Any) -> np.ndarray:
+    """Winding number of the closed polygon through ``curve`` (m, 2) (the last vertex joins
+    the first) about ``point`` (2,) or (k, 2): the signed number of turns of
+    curve - point, sum_j angle(v_j, v_{j+1}) / 2 pi with v_j = curve_j - point, each angle
+    in (-pi, pi] (atan2 of the cross and dot products).  Exact (an integer up to
+    rounding, returned rounded) for a polygon that does not pass through the point; a
+    point on the polygon raises ValueError.  A homeomorphism of the plane maps a circle
+    about an interior point to a curve of winding number +-1 about its image, which is
+    why a 2-D flow cannot separate a disk from a ring around it (Dupont et al. 2019).
+    Returns an int array of shape (k,) (or a 0-d array for one point).
+    """
+    c = as_float("curve", curve)
+    if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] < 3:
+        raise ValueError(f"curve must have shape (m, 2) with m >= 3, got {c.shape}")
+    p = as_float("point", point)
+    single = p.ndim == 1
+    if p.shape[-1:] != (2,) or p.ndim > 2:
+        raise ValueError(f"point must have shape (2,) or (k, 2), got {p.shape}")
+    p = np.atleast_2d(p)
+    v = c[None, :, :] - p[:, None, :]  # (k, m, 2)
+    w = np.roll(v, -1, axis=1)
+    cross = v[..., 0] * w[..., 1] - v[..., 1] * w[..., 0]
+    dot = np.sum(v * w, axis=-1)
+    scale = np.linalg.norm(v, axis=-1) * np.linalg.norm(w, axis=-1)
+    if np.any((np.abs(cross) <= 1e-14 * scale) & (dot <= 0.0)):
+        raise ValueError("point lies on the curve: the winding number is undefined")
+    turns = np.sum(np.arctan2(cross, dot), axis=1) / (2.0 * math.pi)
+    out = np.rint(turns).astype(np.int64)
+    return out[0] if single else out
 
 
 # ---------------------------------------------------------------- non-crossing
