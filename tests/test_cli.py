@@ -130,6 +130,13 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["lyapunov", "--weights", "unitary", "--out", "x.png"],
     ["lyapunov", "--activation", "nosuch", "--out", "x.png"],
     ["lyapunov", "--out", "no/such/dir/x.png"],
+    ["ode-flow", "--dim", "4", "--out", "x.png"],
+    ["ode-flow", "--data", "moons", "--out", "x.png"],
+    ["ode-flow", "--lr", "0", "--out", "x.png"],
+    ["ode-flow", "--n", "2", "--out", "x.png"],
+    ["ode-flow", "--l2", "-1", "--out", "x.png"],
+    ["ode-flow", "--activation", "relu(", "--out", "x.png"],
+    ["ode-flow", "--epochs", "100000", "--n", "5000", "--hidden", "1024", "--out", "x.png"],
     ["no-such-command"],
     [],
 ])
@@ -151,6 +158,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv):
     (["meanfield", "--help"], ["--activation", "--sigma-w2", "--sigma-b2", "variance"]),
     (["jacobian-spectrum", "--help"], ["--activation", "--weights", "--depth", "--out",
                                        "orthogonal", "--no-sample"]),
+    (["ode-flow", "--help"], ["--data", "--dim", "ring", "spiral", "--l2", "--block",
+                              "--epochs", "Dupont"]),
     (["lyapunov", "--help"], ["--activation", "--gain", "--width", "--steps", "--k",
                               "--sigma-b2", "--seed", "--weights", "--qr-every", "--out",
                               "g^2", "nats per step"]),
@@ -315,3 +324,46 @@ def test_lyapunov_reports_frame_collapse(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "warning:" in captured.out and "lower qr_every" in captured.out
     assert "Warning" not in captured.err
+
+
+def test_ode_flow_writes_png_and_prints_library_values(tmp_path, capsys):
+    """The printed accuracy, margin and scores are the library's for the same seed; the
+    augmented (3-D) flow separates the ring."""
+    import deeptheory.dynamics as dyn
+
+    out = tmp_path / "of.png"
+    argv = ["ode-flow", "--data", "ring", "--dim", "3", "--n", "60", "--hidden", "12",
+            "--depth", "4", "--epochs", "150", "--seed", "2", "--out", str(out)]
+    assert main(argv) == 0
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    x, y = dyn.ring_data(60, seed=2)
+    m = dyn.train_ode_classifier(x, y, dim=3, hidden=12, depth=4, config=dyn.TrainConfig(
+        epochs=150, lr=0.02, l2=1e-3, record_every=1, seed=2))
+    vals = _values(text)
+    assert float(vals["margin"].split()[0]) == pytest.approx(dyn.readout_margin(m, x, y),
+                                                             rel=1e-9)
+    assert f"accuracy = {m.accuracy(x, y):.4f}" in text
+    s = dyn.geodesic_scores(m, x)
+    assert _close(vals["line_shape_score"].split(",")[0], s.lss)
+    sep = "yes" if dyn.ring_separation(m).separated else "no"
+    assert vals["ring_separated"].startswith(sep)
+
+
+def test_ode_flow_2d_ring_reports_winding(tmp_path, capsys):
+    out = tmp_path / "of.png"
+    assert main(["ode-flow", "--dim", "2", "--n", "40", "--hidden", "8", "--depth", "3",
+                 "--epochs", "30", "--data", "ring", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    vals = _values(text)
+    assert vals["ring_separated"].startswith("no")
+    assert vals["winding"].startswith("1, 1, 1, 1, 1  (")
+    assert float(vals["margin"].split()[0]) <= float(vals["margin_bound"].split()[0])
+
+
+def test_ode_flow_spiral(tmp_path, capsys):
+    out = tmp_path / "of.svg"
+    assert main(["ode-flow", "--data", "spiral", "--dim", "2", "--n", "40", "--hidden", "8",
+                 "--depth", "3", "--epochs", "20", "--block", "euler", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "data=spiral" in text and "block=euler" in text and "ring_separated" not in text

@@ -1187,7 +1187,9 @@ def _cmd_ode_flow(args: argparse.Namespace, estimate: float = 0.0) -> int:
     acc = model.accuracy(x, y)
     margin = dyn.readout_margin(model, x, y)
     scores = dyn.geodesic_scores(model, x)
-    ring = dyn.ring_separation(model, x_outer=x[y > 0]) if args.data == "ring" else None
+    ring = None
+    if args.data == "ring":
+        ring = dyn.ring_separation(model, x_outer=x[y > 0] if args.dim == 2 else None)
 
     import matplotlib
 
@@ -1221,15 +1223,16 @@ def _cmd_ode_flow(args: argparse.Namespace, estimate: float = 0.0) -> int:
     print(f"  margin = {_fmt(margin)}  (min over points of y s / |w|; < 0: misclassified)")
     if ring is not None:
         worst = float(np.min(ring.worst))
-        print(f"  ring separated = {'yes' if ring.separated else 'no'}  (worst signed "
+        print(f"  ring_separated = {'yes' if ring.separated else 'no'}  (worst signed "
               f"distance on the annulus circles {_fmt(worst)}, on the disk "
               f"{_fmt(ring.disk_worst)})")
         if args.dim == 2:
             wn = ", ".join(str(int(v)) for v in ring.winding)
-            print(f"  winding numbers of the flowed circles about the flowed centre = {wn}  "
-                  "(+-1: a 2-D flow cannot separate the ring)")
-            print(f"  margin bound = {_fmt(ring.margin_bound)}  (Lip {_fmt(ring.lipschitz)} x "
-                  f"cover {_fmt(ring.cover)})")
+            print(f"  winding = {wn}  (of the flowed annulus circles about the flowed centre; "
+                  "+-1: a 2-D flow cannot separate the ring)")
+            print(f"  margin_bound = {_fmt(ring.margin_bound)}  (Lip {_fmt(ring.lipschitz)} x "
+                  f"cover {_fmt(ring.cover)}: the largest training margin a 2-D flow can "
+                  "reach)")
     print(f"  line_shape_score = {_fmt(scores.lss)}, ot_score = {_fmt(scores.ots)}, "
           f"cost_ratio = {_fmt(scores.cost_ratio)}")
     print(f"  wrote {args.out}")
