@@ -1,7 +1,7 @@
 """Regenerate the figures of docs/dynamics.md into docs/figures/.
 
-    python docs/make_dynamics_figures.py            # all figures (8.2 min on 2 busy cores)
-    python docs/make_dynamics_figures.py --quick    # narrower networks, shorter runs (49 s)
+    python docs/make_dynamics_figures.py            # all figures (9.3 min on 2 busy cores)
+    python docs/make_dynamics_figures.py --quick    # narrower networks, shorter runs (75 s)
     python docs/make_dynamics_figures.py --only lorenz_figure newman_figure
 
 Figures:
@@ -21,6 +21,21 @@ Figures:
 * ``dynamics_rate.png`` (:func:`rate_figure`): the continuous-time rate network:
   lambda_max against g (transition at g = 1) and a full spectrum with its sum rule
   -N / tau.
+
+ODE flows of networks (issue 13; 64 s in all, ``--quick`` 24 s, plus 10-30 s of numba
+compilation of the odeint kernels when their cache is cold):
+
+* ``dynamics_odeflow_ring.png`` (:func:`odeflow_ring_figure`): ring and spiral classifiers
+  (width 32, 10 RK4 blocks) in the plane and augmented to 3-D: tracks, read-out, the
+  image of the circle |x| = 1 and of the origin (ring);
+* ``dynamics_resnet_order.png`` (:func:`resnet_order_figure`): global error of Euler and
+  RK4 ResNets against the ODE flow (orders 1 and 4);
+* ``dynamics_gronwall.png`` (:func:`gronwall_figure`): distances of trajectory pairs
+  against the Gronwall envelope, a random tanh field and f(z) = 0.8 z (equality);
+* ``dynamics_geodesic.png`` (:func:`geodesic_figure`): line-shape score, OT score and
+  cost ratio over training with and without L2 (ring in 3-D, spiral in 2-D), and tracks;
+* ``dynamics_iresnet.png`` (:func:`iresnet_figure`): inverting invertible residual
+  blocks by fixed-point iteration (error against c^k) and their bi-Lipschitz bounds.
 
 Each figure is one function ``name(outdir, quick=False)`` that writes its PNG into
 ``outdir`` and returns a summary (printed; the numbers quoted in docs/dynamics.md);
@@ -47,9 +62,13 @@ from _figures import run_registry, save_figure  # noqa: E402  docs/_figures.py (
 
 import deeptheory.dynamics as dyn  # noqa: E402
 from deeptheory.dynamics.plotting import (  # noqa: E402
+    plot_geodesic_history,
+    plot_gronwall,
     plot_lambda_max,
     plot_lyapunov_spectrum,
+    plot_resnet_order,
     plot_running_exponents,
+    plot_trajectories,
 )
 from deeptheory.kernels.montecarlo import single_thread_blas  # noqa: E402
 
@@ -361,7 +380,314 @@ def rate_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
     return out
 
 
-FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure]
+# ------------------------------------------------------------------ ODE flows (issue 13)
+
+
+#: the trained classifiers of the ODE-flow figures: width, blocks, data size and seed
+ODE_HIDDEN, ODE_DEPTH, ODE_N, DATA_SEED = 32, 10, 200, 1
+
+
+def _data(name: str):
+    gen = dyn.ring_data if name == "ring" else dyn.spiral_data
+    return gen(ODE_N, seed=DATA_SEED)
+
+
+def _legend_add(ax, *handles) -> None:
+    """Append proxy handles to the legend drawn by plot_trajectories."""
+    leg = ax.get_legend()
+    old = list(leg.legend_handles) if leg is not None else []
+    ax.legend(handles=old + list(handles), fontsize=7, loc="best")
+
+
+def _flowed_circle(ax, model, r: float = 1.0) -> None:
+    """The image of the circle |x| = r (inner edge of the annulus) and of the origin."""
+    from matplotlib.lines import Line2D
+
+    th = np.linspace(0.0, 2.0 * np.pi, 721)
+    zc = model.tracks(r * np.column_stack([np.cos(th), np.sin(th)]))[-1]
+    z0 = model.tracks(np.zeros((1, 2)))[-1]
+    ax.plot(*zc.T, "-", color="k", lw=1.6)
+    ax.plot(*z0.T, "*", color="gold", mec="k", ms=13)
+    _legend_add(ax, Line2D([], [], color="k", lw=1.6, label=f"image of the circle |x| = {r:g}"),
+                Line2D([], [], ls="", marker="*", color="gold", mec="k", ms=10,
+                       label="image of the origin"))
+
+
+def odeflow_ring_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Ring and spiral classifiers in the plane (dim 2) and augmented (dim 3): tracks."""
+    epochs = 120 if quick else 400
+    cfg = dyn.TrainConfig(epochs=epochs, lr=0.02, l2=1e-3, seed=0)
+    fig = plt.figure(figsize=(12, 10.5))
+    out = []
+    for row, name in enumerate(("ring", "spiral")):
+        x, y = _data(name)
+        for col, dim in enumerate((2, 3)):
+            t0 = time.perf_counter()
+            m = dyn.train_ode_classifier(x, y, dim=dim, hidden=ODE_HIDDEN, depth=ODE_DEPTH,
+                                         block="rk4", config=cfg)
+            secs = time.perf_counter() - t0
+            acc = m.accuracy(x, y)
+            margin = dyn.readout_margin(m, x, y)
+            s = {"data": name, "dim": dim, "epochs": epochs, "accuracy": acc, "margin": margin,
+                 "loss": float(m.history["loss"][-1]), "train_seconds": secs}
+            ax = fig.add_subplot(2, 2, 2 * row + col + 1, projection="3d" if dim == 3 else None)
+            plot_trajectories(m.tracks(x), y, ax=ax, readout=(m.w, m.c), seed=0)
+            title = (f"{name}, {'plane (d = 2)' if dim == 2 else 'augmented (d = 3)'}: "
+                     f"accuracy {acc:.3f}, margin {margin:.3g}")
+            if name == "ring":
+                rs = dyn.ring_separation(m, x_outer=x[y > 0] if dim == 2 else None)
+                s.update(separated=rs.separated, worst_circle=float(rs.worst.min()),
+                         disk_worst=rs.disk_worst)
+                if dim == 2:
+                    s.update(winding=",".join(str(int(v)) for v in rs.winding),
+                             lipschitz=rs.lipschitz, cover=rs.cover,
+                             margin_bound=rs.margin_bound)
+                _flowed_circle(ax, m)
+                title += "\nring separated" if rs.separated else "\nring not separated"
+                if dim == 2:
+                    title += f" (winding numbers {s['winding']})"
+            ax.set_title(title, fontsize=9)
+            if dim == 3:
+                ax.view_init(elev=22, azim=-55)
+            out.append(_show(s))
+    fig.suptitle(f"Neural ODE / ResNet classifiers (width {ODE_HIDDEN}, {ODE_DEPTH} RK4 blocks "
+                 f"on [0, 1], l2 = {cfg.l2:g}, {epochs} Adam epochs): tracks x -> z(T) of "
+                 f"the {ODE_N} training points", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_odeflow_ring.png")
+    return out
+
+
+def resnet_order_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Global error of Euler and RK4 ResNets against the ODE flow: orders 1 and 4."""
+    f = dyn.random_mlp_field(2, 32, n_nodes=9, smooth=True, seed=0)
+    x0 = np.random.default_rng(0).standard_normal((100, 2))
+    t_end = 1.0
+    depths = {"euler": [8 * 2 ** k for k in range(5 if quick else 8)],
+              "rk4": [8 * 2 ** k for k in range(4 if quick else 6)]}
+    out, errs = [], []
+    for blk, ds in depths.items():
+        t0 = time.perf_counter()
+        e = dyn.resnet_ode_error(f, x0, ds, t_end, blk)
+        errs.append(e)
+        out.append(_show({"block": blk, "depths": f"{ds[0]}-{ds[-1]}", "order_fit": e.order,
+                          "order_finest_pair": e.order_finest, "error_coarsest": float(e.errors[0]),
+                          "error_finest": float(e.errors[-1]),
+                          "seconds": time.perf_counter() - t0}))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11.5, 4.3))
+    sub = x0[:25]
+    ts = np.linspace(0.0, t_end, 201)
+    ode = dyn.odeint_batch(f, sub, ts, rtol=1e-10, atol=1e-12).states
+    res = dyn.resnet_flow(f, sub, 8, t_end, "euler")
+    res4 = dyn.resnet_flow(f, sub, 8, t_end, "rk4")
+    for i in range(sub.shape[0]):
+        a.plot(ode[:, i, 0], ode[:, i, 1], "-", color="0.3", lw=0.9)
+        a.plot(res[:, i, 0], res[:, i, 1], "o-", color="C0", ms=2.5, lw=0.6)
+        a.plot(res4[:, i, 0], res4[:, i, 1], "s", color="C1", ms=2.5)
+    a.plot(sub[:, 0], sub[:, 1], "k.", ms=5)
+    a.plot([], [], "-", color="0.3", label="ODE flow (DOPRI5, rtol 1e-10)")
+    a.plot([], [], "o-", color="C0", ms=3, label="Euler ResNet, depth 8")
+    a.plot([], [], "s", color="C1", ms=3, label="RK4 ResNet, depth 8")
+    a.set_aspect("equal", adjustable="datalim")
+    a.set_xlabel("$z_1$")
+    a.set_ylabel("$z_2$")
+    a.legend(fontsize=7)
+    a.set_title("random smooth field, width 32, weights at 9 nodes on [0, 1]: 25 of the 100 "
+                "points", fontsize=9)
+    plot_resnet_order(*errs, ax=b)
+    b.set_title(f"max error over 100 points: orders {errs[0].order_finest:.2f} (Euler), "
+                f"{errs[1].order_finest:.2f} (RK4) between the two finest depths", fontsize=9)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_resnet_order.png")
+    return out
+
+
+def gronwall_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Gronwall envelope: a random tanh field (bound loose) and f(z) = C z (equality)."""
+    rng = np.random.default_rng(3)
+    times = np.linspace(0.0, 2.0, 41 if quick else 81)
+    f = dyn.random_mlp_field(2, 32, seed=3)
+    x1 = rng.standard_normal((6, 2))
+    u = rng.standard_normal((6, 2))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    x2 = x1 + np.array([1e-3, 1e-2, 0.1, 0.5, 1.0, 2.0])[:, None] * u
+    out = []
+    t0 = time.perf_counter()
+    rnd = dyn.gronwall_check(f, x1, x2, times)
+    rate = np.log(rnd.distance[-1] / rnd.distance[0]) / (times[-1] - times[0])
+    end = rnd.distance[-1] / rnd.envelope[-1]
+    out.append(_show({"field": "random tanh", "C": rnd.lipschitz, "holds": rnd.holds,
+                      "max_ratio": rnd.max_ratio,
+                      "ratio_at_T_max": float(end.max()), "ratio_at_T_min": float(end.min()),
+                      "observed_rate_max": float(rate.max()),
+                      "observed_rate_min": float(rate.min()),
+                      "seconds": time.perf_counter() - t0}))
+    c = 0.8
+    lin = dyn.MLPField(c * np.eye(2), None, np.eye(2), None, activation="linear")
+    t0 = time.perf_counter()
+    eq = dyn.gronwall_check(lin, x1, x2, times, rtol=1e-10, atol=1e-12)
+    rel = np.abs(eq.distance / eq.envelope - 1.0)
+    out.append(_show({"field": "f(z) = 0.8 z", "C": eq.lipschitz, "holds": eq.holds,
+                      "max_ratio": eq.max_ratio, "max_rel_gap": float(rel.max()),
+                      "seconds": time.perf_counter() - t0}))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11.5, 4.2))
+    plot_gronwall(rnd, ax=a)
+    a.set_title(f"random tanh field, C = {rnd.lipschitz:.3g}: at t = 2 distance / "
+                f"envelope = {end.min():.1g} ... {end.max():.1g}", fontsize=9)
+    plot_gronwall(eq, ax=b)
+    b.set_title(f"linear field f(z) = {c:g} z: equality, max |ratio - 1| = "
+                f"{rel.max():.1e}", fontsize=9)
+    fig.suptitle(r"Gronwall: $|z_1(t) - z_2(t)| \leq |x_1 - x_2|\, e^{Ct}$ for 6 pairs "
+                 "(initial distances 1e-3 ... 2)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_gronwall.png")
+    return out
+
+
+def _weight_norm2(model) -> float:
+    f = model.field
+    return float(sum(np.sum(np.asarray(a) ** 2) for a in (f.w1, f.b1, f.w2, f.b2)))
+
+
+def geodesic_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """LSS, OTS and cost ratio over training, with and without L2 (seed 001, part II)."""
+    epochs = 200 if quick else 600
+    runs = (("ring", 3), ("spiral", 2))
+    l2s = (0.0, 1e-3)
+    hist, models, out = {}, {}, []
+    for name, dim in runs:
+        x, y = _data(name)
+        for l2 in l2s:
+            cfg = dyn.TrainConfig(epochs=epochs, l2=l2, scores=True, record_every=20, seed=0)
+            t0 = time.perf_counter()
+            m = dyn.train_ode_classifier(x, y, dim=dim, hidden=ODE_HIDDEN, depth=ODE_DEPTH,
+                                         block="euler", n_nodes=ODE_DEPTH + 1, config=cfg)
+            secs = time.perf_counter() - t0
+            lab = f"{name} (d = {dim}), l2 = {l2:g}"
+            h = m.history
+            hist[lab] = h
+            models[(name, l2)] = (m, x, y)
+            tr = m.tracks(x)
+            td = dyn.track_distance(tr)
+            tb = dyn.track_distance_bound(tr[0], tr[-1])
+            iu = np.triu_indices(x.shape[0], 1)
+            out.append(_show({
+                "run": lab, "accuracy": m.accuracy(x, y),
+                "lss_first": float(h["lss"][0]), "lss_last": float(h["lss"][-1]),
+                "lss_max": float(h["lss"].max()),
+                "ots_first": float(h["ots"][0]), "ots_last": float(h["ots"][-1]),
+                "cost_ratio_last": float(h["cost_ratio"][-1]),
+                "cost_ratio_max": float(h["cost_ratio"].max()),
+                "weights_sq": _weight_norm2(m),
+                "track_dist_ge_bound": float(np.mean(td[iu] >= tb[iu] * (1 - 1e-12))),
+                "seconds": secs}))
+    fig = plt.figure(figsize=(14, 8.6))
+    gs = fig.add_gridspec(2, 12)
+    top = [fig.add_subplot(gs[0, 4 * j:4 * j + 4]) for j in range(3)]
+    plot_geodesic_history(hist, ax=top)
+    for j, (name, l2) in enumerate([("spiral", 0.0), ("spiral", 1e-3), ("ring", 0.0),
+                                    ("ring", 1e-3)]):
+        m, x, y = models[(name, l2)]
+        ax = fig.add_subplot(gs[1, 3 * j:3 * j + 3], projection="3d" if m.dim == 3 else None)
+        plot_trajectories(m.tracks(x), y, ax=ax, readout=(m.w, m.c), seed=0)
+        ax.get_legend().remove()
+        sc = dyn.geodesic_scores(m, x)
+        ax.set_title(f"{name} (d = {m.dim}), l2 = {l2:g}: LSS {sc.lss:.2f}, OTS {sc.ots:.2f}",
+                     fontsize=9)
+        if m.dim == 3:
+            ax.view_init(elev=22, azim=-55)
+    fig.suptitle(f"Geodesic view (Gai & Zhang 2021): ResNets with {ODE_DEPTH} Euler blocks "
+                 f"and one weight set per layer, width {ODE_HIDDEN}, {epochs} Adam epochs "
+                 "(lr 0.02), with and without L2", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_geodesic.png")
+    return out
+
+
+def iresnet_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Inverting an invertible residual block by fixed-point iteration: error vs c^k."""
+    rng = np.random.default_rng(4)
+    d, hid, n = 2, 16, 200
+    k_max = 60 if quick else 150
+    x_rand = rng.standard_normal((n, d))
+    x_tight = 0.1 * rng.standard_normal((n, d))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11.5, 4.3))
+    out = []
+    k = np.arange(k_max + 1)
+    for j, c in enumerate((0.5, 0.9)):
+        col = f"C{j}"
+        # random: W1, W2 Gaussian, each normalised to spectral norm sqrt(c), random bias;
+        # tight: W1 = sqrt(c) Q (orthonormal columns), W2 = +-W1^T, b1 = 0, so near 0 the
+        # branch's Jacobian is +-c I: F ~ (1 +- c) x, the iteration's rate c is attained,
+        # and Lip(F) = 1 + c (+) or Lip(F^-1) = 1 / (1 - c) (-)
+        q, _ = np.linalg.qr(rng.standard_normal((hid, d)))
+        blocks = {
+            "random": (dyn.spectral_normalise(rng.standard_normal((hid, d)), np.sqrt(c)),
+                       0.3 * rng.standard_normal(hid),
+                       dyn.spectral_normalise(rng.standard_normal((d, hid)), np.sqrt(c)),
+                       None, x_rand, "o"),
+            "tight +": (np.sqrt(c) * q, None, np.sqrt(c) * q.T, None, x_tight, None),
+            "tight -": (np.sqrt(c) * q, None, -np.sqrt(c) * q.T, None, x_tight, "s"),
+        }
+        a.semilogy(k, c ** k, "-", color=col, lw=1.6, alpha=0.5, label=f"$c^k$, c = {c:g}")
+        for kind, (w1, b1, w2, b2, x, mk) in blocks.items():
+            args = (w1, b1, w2, b2)
+            y = dyn.iresblock_forward(x, *args)
+            inv = dyn.iresblock_inverse(y, *args, max_iter=2000)
+            xk = y.copy()
+            e0 = float(np.max(np.linalg.norm(xk - x, axis=1)))
+            err = [1.0]
+            for _ in range(k_max):
+                xk = y - (dyn.iresblock_forward(xk, *args) - xk)
+                err.append(float(np.max(np.linalg.norm(xk - x, axis=1))) / e0)
+            err = np.asarray(err)
+            if mk is not None:
+                a.semilogy(k, err, mk, color=col, ms=3, mfc=col if kind == "random" else "none",
+                           label=f"{kind} block, c = {inv.lipschitz:.3g}")
+            ok = err > 1e-13
+            slope = np.polyfit(k[ok][2:], np.log(err[ok][2:]), 1)[0] if ok.sum() > 5 else np.nan
+            ia, ib = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+            keep = ia != ib
+            dx = np.linalg.norm(x[ia[keep]] - x[ib[keep]], axis=1)
+            dy = np.linalg.norm(y[ia[keep]] - y[ib[keep]], axis=1)
+            if kind != "random":
+                b.plot(dx / dx.max(), dy / dx.max(), "." if kind == "tight +" else "x",
+                       color=col, ms=2, alpha=0.5)
+            out.append(_show({"block": kind, "c": inv.lipschitz,
+                              "n_iter_max": int(np.max(inv.n_iter)),
+                              "observed_rate": inv.rate, "fitted_rate": float(np.exp(slope)),
+                              "converged": inv.converged,
+                              "max_error": float(np.max(np.linalg.norm(inv.x - x, axis=1))),
+                              "max_error_bound": float(np.max(inv.error_bound)),
+                              "lip_F": float(np.max(dy / dx)), "bound_lip_F": 1 + c,
+                              "lip_Finv": float(np.max(dx / dy)),
+                              "bound_lip_Finv": 1 / (1 - c)}))
+    g = np.array([0.0, 1.0])
+    for j, c in enumerate((0.5, 0.9)):
+        b.plot(g, (1 + c) * g, "-", color=f"C{j}", lw=1, label=f"slopes 1 + c, 1 - c (c = {c:g})")
+        b.plot(g, (1 - c) * g, "-", color=f"C{j}", lw=1)
+    b.plot(g, g, "k:", lw=0.8)
+    b.set_xlabel("$|x_a - x_b|$ (scaled)")
+    b.set_ylabel("$|F(x_a) - F(x_b)|$ (same scale)")
+    b.legend(fontsize=7)
+    b.set_title(r"tight blocks ($W_2 = \pm W_1^T$), 4000 pairs: "
+                r"$(1 - c)|dx| \leq |dF| \leq (1 + c)|dx|$", fontsize=9)
+    a.set_xlabel("iteration k")
+    a.set_ylabel(r"$\max_i |x_k - x| \;/\; \max_i |x_0 - x|$")
+    a.set_ylim(bottom=1e-16)
+    a.legend(fontsize=7)
+    a.set_title(r"fixed point $x_{k+1} = y - g(x_k)$, $x_0 = y$ (200 points, d = 2, H = 16)",
+                fontsize=9)
+    fig.suptitle("Invertible residual block F(x) = x + W2 tanh(W1 x + b1), "
+                 r"$\|W_1\|_2 = \|W_2\|_2 = \sqrt{c}$ (Behrmann et al. 2019)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_iresnet.png")
+    return out
+
+
+FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure,
+           odeflow_ring_figure, resnet_order_figure, gronwall_figure, geodesic_figure,
+           iresnet_figure]
 
 
 @contextmanager

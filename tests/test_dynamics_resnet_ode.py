@@ -10,6 +10,8 @@ gradients agreeing at order 4 as the steps shrink.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy.linalg import expm, expm_frechet
@@ -86,6 +88,10 @@ def test_global_error_order(block, lo, hi):
     assert isinstance(r, ResNetOdeError)
     assert lo < r.order < hi
     assert np.all(np.diff(r.errors) < 0)
+    # the finest pair: the slope between depths 64 and 128, by hand
+    fine = math.log(r.errors[-2] / r.errors[-1]) / math.log(2.0)
+    assert r.order_finest == pytest.approx(fine, rel=1e-12)
+    assert lo < r.order_finest < hi
     # 5 nodes: depths that are multiples of 4 keep the order
     r5 = resnet_ode_error(_field(n_nodes=5), _x0(), [8, 16, 32, 64], T, block)
     assert lo - 0.1 < r5.order < hi + 0.1

@@ -16,7 +16,8 @@ Lyapunov spectra and the edge of chaos (this module's first part):
   :func:`kaplan_yorke_dimension`, :func:`ks_entropy`, :func:`exponent_sum`.
 
 Figures (:mod:`.plotting`, matplotlib imported on first use): :func:`plot_lyapunov_spectrum`,
-:func:`plot_running_exponents`, :func:`plot_lambda_max`.
+:func:`plot_running_exponents`, :func:`plot_lambda_max`; :func:`plot_trajectories`,
+:func:`plot_resnet_order`, :func:`plot_gronwall`, :func:`plot_geodesic_history`.
 
 ODE flows of networks (issue 13, first part, :mod:`.odeflow`): :class:`MLPField`
 f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t) and :func:`random_mlp_field`;
@@ -56,7 +57,15 @@ from .node_classifier import (
     train_ode_classifier,
 )
 from .odeflow import MLPField, OdeSolution, StepUnderflowWarning, odeint_batch, random_mlp_field
-from .plotting import plot_lambda_max, plot_lyapunov_spectrum, plot_running_exponents
+from .plotting import (
+    plot_geodesic_history,
+    plot_gronwall,
+    plot_lambda_max,
+    plot_lyapunov_spectrum,
+    plot_resnet_order,
+    plot_running_exponents,
+    plot_trajectories,
+)
 from .resnet_ode import (
     FieldGradients,
     ResNetOdeError,
@@ -170,7 +179,11 @@ __all__ = [
     "ks_entropy",
     "lyapunov_spectrum",
     "newman_exponents",
+    "plot_geodesic_history",
+    "plot_gronwall",
     "plot_lambda_max",
+    "plot_resnet_order",
+    "plot_trajectories",
     "plot_lyapunov_spectrum",
     "plot_running_exponents",
     "random_rate_network",

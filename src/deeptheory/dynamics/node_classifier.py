@@ -227,12 +227,13 @@ def train_ode_classifier(
     def field_of(ps: list[np.ndarray]) -> MLPField:
         return MLPField(ps[0], ps[1], ps[2], ps[3], activation=act, times=tn)
 
-    def record(epoch: int, ps: list[np.ndarray], loss: float, margins: np.ndarray) -> None:
+    def record(epoch: int, ps: list[np.ndarray], loss: float, s_vals: np.ndarray) -> None:
         pen = 0.5 * l2 * sum(float(np.sum(a * a)) for a in ps[:4])
         hist["epoch"].append(epoch)
         hist["loss"].append(loss)
         hist["objective"].append(loss + pen)
-        hist["accuracy"].append(float(np.mean(margins > 0.0)))
+        # as predict(): s >= 0 is labelled +1
+        hist["accuracy"].append(float(np.mean(np.where(s_vals >= 0.0, 1.0, -1.0) == ya)))
         if cfg.scores:
             sc = _scores(resnet_flow(field_of(ps), z0, L, T, blk))
             hist["lss"].append(sc.lss)
@@ -255,7 +256,7 @@ def train_ode_classifier(
         ys = state["ys"]
         loss = float(np.mean(np.logaddexp(0.0, -ys)))
         if epoch % cfg.record_every == 0 or epoch == cfg.epochs:
-            record(epoch, params, loss, ys)
+            record(epoch, params, loss, ys * ya)  # = s (y^2 = 1)
         if epoch == cfg.epochs:
             break
         g = state["g"]

@@ -202,7 +202,9 @@ class GronwallCheck(Result):
     envelope : same shape, |x1 - x2| e^{C |t - t0|}.
     lipschitz : the constant C used.
     slack : the relative slack allowed (see :func:`gronwall_check`).
-    max_ratio : max over times and pairs of distance / envelope.
+    max_ratio : max over the times after t0 and over the pairs of distance / envelope (how
+        close the trajectories come to the bound; 1 at t0 by construction, so t0 is left
+        out; nan when there is no later time).
     holds : distance <= envelope + slack (envelope + |z1| + |z2|) everywhere.
     """
 
@@ -274,7 +276,8 @@ def gronwall_check(
     if single:
         dist, env = dist[:, 0], env[:, 0]
     return GronwallCheck(times=ts, distance=dist, envelope=env, lipschitz=c, slack=sl,
-                         max_ratio=float(np.max(ratio)), holds=holds)
+                         max_ratio=float(np.max(ratio[1:])) if ratio.shape[0] > 1 else math.nan,
+                         holds=holds)
 
 
 # ---------------------------------------------------------------- discrete flow map, winding
