@@ -106,6 +106,66 @@ def test_single_point_and_serial_parallel_agree():
     np.testing.assert_array_equal(one.states, outs["serial"][0][:, 3])
 
 
+def test_serial_parallel_agree_wide_field_and_odd_widths():
+    # width 64 (the benchmark's) and 13 (tails of the 4-way sums): many 16-point chunks
+    for hidden, act in ((64, "tanh"), (13, "tanh"), (13, "erf")):
+        field = random_mlp_field(2, hidden, sigma_b2=0.1, n_nodes=4, activation=act, seed=2)
+        x0 = _x0(70, 2, seed=3)
+        outs = []
+        for mode in ("serial", "parallel"):
+            with forced(mode):
+                outs.append(odeint_batch(field, x0, [0.0, 0.4, 1.0]))
+        np.testing.assert_array_equal(outs[0].states, outs[1].states)
+        np.testing.assert_array_equal(outs[0].n_fev, outs[1].n_fev)
+
+
+# ---------------------------------------------------------------- the compiled field
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf", "relu", "linear"])
+@pytest.mark.parametrize("hidden", [1, 3, 4, 13, 64])
+@pytest.mark.parametrize("n_nodes", [1, 3])
+def test_compiled_field_equals_numpy(act, hidden, n_nodes):
+    # one Euler step of length 1 from t0 gives x0 + f(x0, t0): f at a node and between nodes
+    field = random_mlp_field(3, hidden, sigma_w2=2.0, sigma_b2=0.3, n_nodes=n_nodes,
+                             t_max=1.0, activation=act, smooth=False, seed=hidden)
+    x0 = _x0(9, 3, seed=hidden + 1)
+    for t0 in (0.0, 0.3, 0.5):
+        res = odeint_batch(field, x0, [t0, t0 + 1.0], method="euler", n_steps=1)
+        np.testing.assert_allclose(res.states[1] - x0, field(x0, t0), rtol=1e-13, atol=1e-14)
+
+
+def test_vectorised_tanh_within_1_5_ulp():
+    # the field's tanh (kernels.odeint.ode_tanh, Cephes' algorithm without branches) against
+    # an extended-precision reference; libm's tanh measures about 1.2 ulp the same way
+    if np.finfo(np.longdouble).nmant < 60:
+        pytest.skip("needs an 80-bit or wider long double for the reference")
+    from deeptheory.kernels.odeint import ode_tanh_array
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([
+        rng.normal(size=200_000) * 2.0, rng.uniform(-25.0, 25.0, 100_000),
+        np.linspace(-1.5, 1.5, 100_001), rng.uniform(0.62, 0.63, 50_000),
+        np.exp(rng.uniform(-40.0, 3.2, 50_000)) * rng.choice([-1.0, 1.0], 50_000),
+    ])
+    y = x.copy()
+    ode_tanh_array(y)
+    ref = np.tanh(x.astype(np.longdouble))
+    ulp = np.spacing(np.abs(ref).astype(float)).astype(np.longdouble)
+    err = np.abs((y.astype(np.longdouble) - ref) / ulp).astype(float)
+    assert err.max() <= 1.5, err.max()
+    assert err.mean() < 0.35
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1e-300, 0.625, -0.625,
+                   19.5, 20.0, 21.0, 710.0, -1e308])
+    out = sp.copy()
+    ode_tanh_array(out)
+    np.testing.assert_array_equal(out[[0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14]],
+                                  np.tanh(sp[[0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14]]))
+    num = ~np.isnan(sp)
+    np.testing.assert_array_equal(np.signbit(out[num]), np.signbit(sp[num]))
+    np.testing.assert_allclose(out[8:10], np.tanh(sp[8:10]), rtol=2.3e-16)
+
+
 # ---------------------------------------------------------------- fixed steps
 
 

@@ -77,6 +77,104 @@ def test_assignment_of_a_permuted_copy_is_the_inverse_permutation():
     np.testing.assert_array_equal(sigma[perm], np.arange(50))
 
 
+# ----------------------------------------------------- assignment: POT's simplex or scipy
+
+
+def _lsa_cost(x: np.ndarray, y: np.ndarray) -> float:
+    c = cdist(x, y, "sqeuclidean")
+    r, k = linear_sum_assignment(c)
+    return float(c[r, k].mean())
+
+
+def _spy_emd(monkeypatch, ot, plan=None, code=None):
+    """Count calls of ot.emd; optionally replace its plan and/or its result code."""
+    calls = []
+    real = ot.emd
+
+    def emd(a, b, m, **kw):
+        calls.append(len(a))
+        g, log = real(a, b, m, **kw)
+        if plan is not None:
+            g = plan(len(a))
+        if code is not None:
+            log = dict(log, result_code=code)
+        return g, log
+
+    monkeypatch.setattr(ot, "emd", emd)
+    return calls
+
+
+@pytest.mark.parametrize(("n", "d", "seed"), [(600, 2, 0), (700, 3, 1)])
+def test_assignment_by_pot_equals_scipy(monkeypatch, n, d, seed):
+    # n >= _EMD_MIN_N: the network simplex (POT) path; same optimal cost as scipy's LSA
+    ot = pytest.importorskip("ot")
+    from deeptheory.dynamics import transport
+
+    assert n >= transport._EMD_MIN_N
+    calls = _spy_emd(monkeypatch, ot)
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 1.3 + 0.5
+    perm, cost = ot_assignment(x, y)
+    assert calls == [n]
+    assert sorted(perm.tolist()) == list(range(n))
+    assert cost == pytest.approx(np.mean(np.sum((x - y[perm]) ** 2, axis=1)), rel=1e-14)
+    np.testing.assert_allclose(cost, _lsa_cost(x, y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", range(2, 8))
+def test_assignment_by_pot_matches_brute_force(monkeypatch, n):
+    ot = pytest.importorskip("ot")
+    from deeptheory.dynamics import transport
+
+    monkeypatch.setattr(transport, "_EMD_MIN_N", 2)
+    calls = _spy_emd(monkeypatch, ot)
+    rng = np.random.default_rng(40 + n)
+    x, y = rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + 0.5
+    perm, cost = ot_assignment(x, y)
+    assert calls == [n]
+    assert sorted(perm.tolist()) == list(range(n))
+    assert cost == pytest.approx(_brute(x, y), rel=1e-12, abs=1e-15)
+    sigma = rng.permutation(n)  # a permuted copy: cost 0, the inverse permutation
+    perm, cost = ot_assignment(x, x[sigma])
+    assert cost == 0.0
+    np.testing.assert_array_equal(sigma[perm], np.arange(n))
+
+
+def test_assignment_without_pot_uses_scipy(monkeypatch):
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(600, 2)), rng.normal(size=(600, 2)) + 0.5
+    monkeypatch.setitem(sys.modules, "ot", None)  # import ot -> ImportError
+    perm, cost = ot_assignment(x, y)
+    assert sorted(perm.tolist()) == list(range(600))
+    np.testing.assert_allclose(cost, _lsa_cost(x, y), rtol=1e-12)
+    assert wasserstein2(x, y) == pytest.approx(math.sqrt(cost), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("plan", "code"),
+    [
+        (lambda n: np.full((n, n), 1.0 / n), None),  # optimal for the LP, not a permutation
+        (lambda n: 0.5 * np.eye(n) + 0.5 * np.eye(n)[::-1], None),  # a mixture of two
+        (lambda n: np.eye(n), 2),  # a permutation, but the solver did not reach optimality
+        (lambda n: np.zeros((n, n + 1)), None),  # wrong shape
+    ],
+)
+def test_assignment_falls_back_when_pot_plan_is_not_an_optimal_permutation(
+    monkeypatch, plan, code
+):
+    ot = pytest.importorskip("ot")
+    from deeptheory.dynamics import transport
+
+    monkeypatch.setattr(transport, "_EMD_MIN_N", 2)
+    calls = _spy_emd(monkeypatch, ot, plan=plan, code=code)
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 0.5
+    perm, cost = ot_assignment(x, y)
+    assert calls == [40]
+    assert sorted(perm.tolist()) == list(range(40))
+    np.testing.assert_allclose(cost, _lsa_cost(x, y), rtol=1e-12)
+
+
 # --------------------------------------------------------------------------- W2 with POT
 
 
