@@ -25,7 +25,7 @@ from deeptheory._api import (
 PILLARS = ["kernels", "meanfield", "rmt", "spinglass", "infotheory", "dynamics"]
 # configuration objects (the systems a dynamics estimator runs), not result records
 CONFIGS = {"DiscreteRNN", "RateNetwork", "DeepMap", "MapSystem", "FlowSystem", "MLPField",
-           "TrainConfig"}
+           "TrainConfig", "BilinearGame", "DiracGAN"}
 
 
 def _public_classes():

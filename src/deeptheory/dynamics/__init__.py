@@ -37,6 +37,15 @@ gradients of the discrete network, :class:`TrainConfig`) returns an :class:`OdeC
 :func:`ring_separation` (a 2-D flow cannot separate the ring: :func:`winding_number`,
 :func:`flow_map_lipschitz`), :func:`readout_margin`, :func:`geodesic_scores`.
 
+Training as a dynamical system (issue 14): optimisers as maps and flows
+(:mod:`.optimizers`: :func:`gradient_descent`, :func:`heavy_ball`, :func:`nesterov`, their
+stability regions and rates on quadratics, continuous limits, backward error analysis
+:func:`local_error_order`), frictionless momentum as a Hamiltonian system
+(:mod:`.hamiltonian`: :func:`leapfrog`, :func:`explicit_euler`), min-max games
+(:mod:`.games`: simultaneous, alternating, extragradient, optimistic and SGA updates on
+:class:`BilinearGame` and :class:`DiracGAN`), and the drift and diffusion phases of SGD
+beside the information plane (:mod:`.sgd_phases`: :func:`sgd_phases`).
+
 Optimal transport (:mod:`.transport`): :func:`ot_assignment`, :func:`wasserstein2`,
 :func:`gaussian_w2`, :func:`displacement_interpolation`; the geodesic diagnostics of layer
 outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
@@ -45,6 +54,37 @@ outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
 Units: exponents in nats per step (maps) or per unit time (flows), sorted descending.
 """
 
+from .games import (
+    BilinearGame,
+    DiracGAN,
+    GameFigureData,
+    GameTrajectory,
+    JacobianDecomposition,
+    UpdateSpectrum,
+    alternating_gd,
+    alternating_invariant,
+    bilinear_eigenvalues,
+    bilinear_regime,
+    decompose_jacobian,
+    dirac_gan_eigenvalues,
+    extragradient,
+    game_trajectories,
+    norm_growth_rate,
+    numerical_jacobian,
+    optimistic_gd,
+    sga_alignment_sign,
+    sga_gd,
+    simultaneous_gd,
+    symplectic_gradient_adjustment,
+    update_jacobian,
+    update_spectrum,
+)
+from .hamiltonian import (
+    HamiltonianTrajectory,
+    explicit_euler,
+    hamiltonian_energy,
+    leapfrog,
+)
 from .lyapunov import FrameCollapseWarning, LyapunovSpectrum, lyapunov_spectrum
 from .node_classifier import (
     GeodesicScores,
@@ -57,6 +97,29 @@ from .node_classifier import (
     train_ode_classifier,
 )
 from .odeflow import MLPField, OdeSolution, StepUnderflowWarning, odeint_batch, random_mlp_field
+from .optimizers import (
+    FlowTrajectory,
+    LocalErrorOrder,
+    OptimalParameters,
+    OptimizerTrajectory,
+    StabilityGrid,
+    gradient_descent,
+    gradient_flow,
+    heavy_ball,
+    heavy_ball_limit,
+    local_error_order,
+    max_stable_step,
+    modified_loss,
+    modified_loss_gradient,
+    momentum_flow,
+    nesterov,
+    nesterov_flow,
+    optimal_gd,
+    optimal_heavy_ball,
+    quadratic_rate,
+    stability_grid,
+    stable_region,
+)
 from .plotting import (
     plot_geodesic_history,
     plot_gronwall,
@@ -64,6 +127,7 @@ from .plotting import (
     plot_lyapunov_spectrum,
     plot_resnet_order,
     plot_running_exponents,
+    plot_sgd_phases,
     plot_trajectories,
 )
 from .resnet_ode import (
@@ -73,6 +137,15 @@ from .resnet_ode import (
     backprop_gradients,
     resnet_flow,
     resnet_ode_error,
+)
+from .sgd_phases import (
+    GradientSNR,
+    SGDPhases,
+    compression_start_epoch,
+    gradient_snr_history,
+    log_running_median,
+    phase_transition_epoch,
+    sgd_phases,
 )
 from .systems import (
     DeepMap,
@@ -120,6 +193,61 @@ from .transport import (
 )
 
 __all__ = [
+    "FlowTrajectory",
+    "LocalErrorOrder",
+    "OptimalParameters",
+    "OptimizerTrajectory",
+    "StabilityGrid",
+    "gradient_descent",
+    "gradient_flow",
+    "heavy_ball",
+    "heavy_ball_limit",
+    "local_error_order",
+    "max_stable_step",
+    "modified_loss",
+    "modified_loss_gradient",
+    "momentum_flow",
+    "nesterov",
+    "nesterov_flow",
+    "optimal_gd",
+    "optimal_heavy_ball",
+    "quadratic_rate",
+    "stability_grid",
+    "stable_region",
+    "HamiltonianTrajectory",
+    "explicit_euler",
+    "hamiltonian_energy",
+    "leapfrog",
+    "BilinearGame",
+    "DiracGAN",
+    "GameFigureData",
+    "GameTrajectory",
+    "JacobianDecomposition",
+    "UpdateSpectrum",
+    "alternating_gd",
+    "alternating_invariant",
+    "bilinear_eigenvalues",
+    "bilinear_regime",
+    "decompose_jacobian",
+    "dirac_gan_eigenvalues",
+    "extragradient",
+    "game_trajectories",
+    "norm_growth_rate",
+    "numerical_jacobian",
+    "optimistic_gd",
+    "sga_alignment_sign",
+    "sga_gd",
+    "simultaneous_gd",
+    "symplectic_gradient_adjustment",
+    "update_jacobian",
+    "update_spectrum",
+    "GradientSNR",
+    "SGDPhases",
+    "compression_start_epoch",
+    "gradient_snr_history",
+    "log_running_median",
+    "phase_transition_epoch",
+    "sgd_phases",
     "GeodesicScores",
     "OdeClassifier",
     "RingCheck",
@@ -180,6 +308,7 @@ __all__ = [
     "lyapunov_spectrum",
     "newman_exponents",
     "plot_geodesic_history",
+    "plot_sgd_phases",
     "plot_gronwall",
     "plot_lambda_max",
     "plot_resnet_order",

@@ -22,6 +22,7 @@ import numpy as np
 from .theory import critical_gain, fresh_weights_exponents, rnn_max_exponent
 
 __all__ = [
+    "plot_sgd_phases",
     "plot_lyapunov_spectrum",
     "plot_running_exponents",
     "plot_lambda_max",
@@ -515,4 +516,51 @@ def plot_geodesic_history(
         a.set_xlabel("epoch")
         a.set_ylabel(SCORE_NAMES.get(k, k))
     axes[0].legend(fontsize=7)
+    return axes
+
+
+def plot_sgd_phases(res: Any, axes: Any = None) -> Any:
+    """Three panels on one log epoch axis, as Shwartz-Ziv & Tishby (2017), figs. 3-4:
+    the normalised mean (solid) and standard deviation (dashed) of the minibatch
+    gradients per layer, with the SNR transition epochs (vertical lines); I(X;T) per
+    layer against epoch with the compression starts (markers); and the information
+    plane (:func:`deeptheory.infotheory.plane.plot_information_plane`).  ``res``: an
+    :class:`~deeptheory.dynamics.sgd_phases.SGDPhases`; ``axes``: three Axes (a new figure
+    when None).  Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..infotheory.plane import plot_information_plane
+
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(15, 4))
+    g = res.gradients
+    n_lay = g.mean_norm.shape[1]
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, n_lay))
+    ax = axes[0]
+    for k in range(n_lay):
+        ax.loglog(g.epochs, g.mean_norm[:, k], "-", color=colors[k], lw=0.8,
+                  label=f"L{k + 1}")
+        ax.loglog(g.epochs, g.std_norm[:, k], "--", color=colors[k], lw=0.8)
+        if math.isfinite(res.snr_epoch[k]):
+            ax.axvline(res.snr_epoch[k], color=colors[k], lw=0.6, alpha=0.6)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("|<g>| / |W| (solid), |std g| / |W| (dashed)")
+    ax.set_title(f"{res.activation}: minibatch gradients", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax = axes[1]
+    ep = np.maximum(res.plane.epochs, 1)
+    for k in range(n_lay):
+        ax.semilogx(ep, res.plane.i_xt[:, k], "-", color=colors[k], lw=0.8, label=f"L{k + 1}")
+        c = res.compression_epoch[k]
+        if math.isfinite(c):
+            i = int(np.searchsorted(res.plane.epochs, c))
+            ax.plot(max(c, 1), res.plane.i_xt[i, k], "v", color=colors[k], ms=6)
+        if math.isfinite(res.snr_epoch[k]):
+            ax.axvline(res.snr_epoch[k], color=colors[k], lw=0.6, alpha=0.6)
+    ax.set_xlabel("epoch")
+    unit = "bits" if res.plane.base == 2.0 else "nats"
+    ax.set_ylabel(f"I(X;T) [{unit}]")
+    ax.set_title("I(X;T); triangles: compression start; lines: SNR = 1", fontsize=9)
+    plot_information_plane(res.plane, axes[2], f"{res.activation}: information plane")
     return axes

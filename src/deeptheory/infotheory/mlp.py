@@ -8,7 +8,11 @@ betas 0.9, 0.999, eps 1e-8) or plain SGD on minibatches of a seeded 80 % trainin
 
 At ``n_record`` log-spaced epochs (epoch 0 = initialisation included) the activity of
 every layer (hidden layers and the softmax output) on *all* inputs is stored, for the
-information plane (:mod:`deeptheory.infotheory.plane`).
+information plane (:mod:`deeptheory.infotheory.plane`).  With ``record_gradients=True``
+the trainer also keeps, for every epoch and layer, the statistics of the minibatch
+gradients of the weight matrix (:class:`GradientRecord`; Shwartz-Ziv & Tishby 2017,
+fig. 4).  A non-finite loss or gradient stops training with a ValueError naming the
+epoch and minibatch.
 """
 
 from __future__ import annotations
@@ -24,7 +28,29 @@ from .._api import Result, as_rng
 from .._validation import as_float, as_int
 from ..kernels import get_activation
 
-__all__ = ["TrainingRun", "init_mlp", "mlp_forward", "mlp_gradients", "train_mlp"]
+__all__ = ["GradientRecord", "TrainingRun", "init_mlp", "mlp_forward", "mlp_gradients",
+           "train_mlp"]
+
+
+@dataclass(frozen=True)
+class GradientRecord(Result):
+    """Per-epoch statistics of the minibatch gradients (Shwartz-Ziv & Tishby 2017, fig. 4).
+
+    For epoch e (1-based) and layer l, let g_1..g_B be the gradients of the mean
+    cross-entropy with respect to the weight matrix W_l (biases excluded) on the B
+    minibatches of that epoch, each taken at the weights the optimiser saw when it used
+    that minibatch.  ``mean_norm[e-1, l]`` = |(1/B) sum_b g_b|_F; ``std_norm[e-1, l]`` =
+    |s|_F with s the per-component standard deviation over the B minibatches (ddof 0,
+    unweighted even when the last minibatch is smaller); ``weight_norm[e-1, l]`` =
+    |W_l|_F at the end of epoch e.  This is the quantity logged by Saxe et al. (2018) in
+    their re-implementation.  ``epochs``: (E,) = 1..E; arrays (E, layers); ``n_batches``: B.
+    """
+
+    epochs: np.ndarray
+    mean_norm: np.ndarray
+    std_norm: np.ndarray
+    weight_norm: np.ndarray
+    n_batches: int
 
 
 @dataclass(frozen=True)
@@ -35,7 +61,8 @@ class TrainingRun(Result):
     (N, units_l) float array of layer l (hidden layers, then the softmax output) on all
     N inputs at record r; ``loss``: training cross-entropy (nats) at each record;
     ``train_accuracy``, ``test_accuracy`` at each record; ``train_index``: the inputs
-    used for training; ``activation``, ``sizes``: the architecture.
+    used for training; ``activation``, ``sizes``: the architecture; ``gradients``: a
+    :class:`GradientRecord` when trained with ``record_gradients=True``, else None.
     """
 
     epochs: np.ndarray
@@ -46,6 +73,7 @@ class TrainingRun(Result):
     train_index: np.ndarray
     activation: str
     sizes: tuple
+    gradients: GradientRecord | None = None
 
 
 def init_mlp(sizes: tuple[int, ...], rng: np.random.Generator) -> list[list[np.ndarray]]:
@@ -107,6 +135,7 @@ def train_mlp(
     n_record: int = 60,
     seed: Any = 0,
     progress: bool = False,
+    record_gradients: bool = False,
 ) -> TrainingRun:
     """Train the MLP on (x, y) and record every layer's activity (module docstring).
 
@@ -115,7 +144,11 @@ def train_mlp(
     ``"adam"`` or ``"sgd"`` (Adam: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
     w <- w - lr m_hat / (sqrt(v_hat) + eps); Kingma & Ba 2015).  ``seed``: an int >= 0,
     a numpy Generator or None; equal int seeds give equal runs.  ``progress`` prints
-    one line per tenth of the run to stderr.  Shwartz-Ziv & Tishby (2017), sec. 3.
+    one line per tenth of the run to stderr.  ``record_gradients``: also return the
+    per-epoch minibatch-gradient statistics of every layer (:class:`GradientRecord`);
+    the training itself (and its random stream) is unchanged.  A non-finite loss or
+    gradient raises ValueError naming the epoch and minibatch.  Shwartz-Ziv & Tishby
+    (2017), sec. 3.
     """
     xa = np.asarray(as_float("x", x))
     if xa.ndim != 2:
@@ -152,6 +185,8 @@ def train_mlp(
     b1, b2, eps = 0.9, 0.999, 1e-8
     step = 0
     out_epochs, activity, losses, acc_tr, acc_te = [], [], [], [], []
+    n_lay = len(params)
+    g_mean, g_std, w_norm = [], [], []
 
     def record(ep: int) -> None:
         _, outs = mlp_forward(params, xa, act)
@@ -166,9 +201,17 @@ def train_mlp(
     record(0)
     for ep in range(1, n_ep + 1):
         order = tr[rng.permutation(tr.size)]
+        batch_w: list[list[np.ndarray]] = [[] for _ in range(n_lay)]
         for s in range(0, order.size, bs):
             idx = order[s:s + bs]
-            _, grads = mlp_gradients(params, xa[idx], ya[idx], act)
+            loss_b, grads = mlp_gradients(params, xa[idx], ya[idx], act)
+            if not (math.isfinite(loss_b)
+                    and all(np.isfinite(g).all() for gl in grads for g in gl)):
+                raise ValueError(f"non-finite loss or gradient at epoch {ep}, minibatch "
+                                 f"{s // bs + 1} (loss {loss_b}); lower lr")
+            if record_gradients:
+                for k in range(n_lay):
+                    batch_w[k].append(grads[k][0])
             step += 1
             for k, layer in enumerate(params):
                 for j in range(2):
@@ -181,9 +224,18 @@ def train_mlp(
                     mh = m[k][j] / (1 - b1**step)
                     vh = v[k][j] / (1 - b2**step)
                     layer[j] -= lr_ * mh / (np.sqrt(vh) + eps)
+        if record_gradients:
+            stacked = [np.stack(bw) for bw in batch_w]
+            g_mean.append([float(np.linalg.norm(g.mean(axis=0))) for g in stacked])
+            g_std.append([float(np.linalg.norm(g.std(axis=0))) for g in stacked])
+            w_norm.append([float(np.linalg.norm(layer[0])) for layer in params])
         if ep in rec:
             record(ep)
         if progress and ep % max(1, n_ep // 10) == 0:
             print(f"train_mlp: epoch {ep}/{n_ep}  loss {losses[-1]:.4f}", file=sys.stderr)
+    gradients = None
+    if record_gradients:
+        gradients = GradientRecord(np.arange(1, n_ep + 1), np.array(g_mean), np.array(g_std),
+                                   np.array(w_norm), -(-tr.size // bs))
     return TrainingRun(np.array(out_epochs), activity, np.array(losses), np.array(acc_tr),
-                       np.array(acc_te), tr, act.name, sizes)
+                       np.array(acc_te), tr, act.name, sizes, gradients)
