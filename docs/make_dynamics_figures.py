@@ -37,6 +37,26 @@ compilation of the odeint kernels when their cache is cold):
 * ``dynamics_iresnet.png`` (:func:`iresnet_figure`): inverting invertible residual
   blocks by fixed-point iteration (error against c^k) and their bi-Lipschitz bounds.
 
+Training as a dynamical system (issue 14; 42 s in all, 36 s of it the two SGD trainings;
+``--quick`` 10 s):
+
+* ``dynamics_stability.png`` (:func:`stability_figure`): stability regions and rates of
+  GD, heavy ball and Nesterov on a quadratic with spectrum (0.1, 0.4, 1), Polyak's
+  optimal point, iteration decay against the predicted rates, and the iterates against
+  their continuous limits (gradient flow, damped oscillator, Su-Boyd-Candes ODE);
+* ``dynamics_backward_error.png`` (:func:`backward_error_figure`): local error of one GD
+  step against the gradient flow (slope 2) and the modified flow (slope 3) on a log-cosh
+  loss and Rosenbrock, and the global distance of GD from both flows;
+* ``dynamics_hamiltonian.png`` (:func:`hamiltonian_figure`): leapfrog against explicit
+  Euler on a quadratic and the pendulum (phase planes, energy errors);
+* ``dynamics_games.png`` (:func:`games_figure`): simultaneous, alternating, extragradient,
+  optimistic GD and SGA on the bilinear game and the Dirac-GAN, the spectral radius
+  against eta a (closed form, numpy eigenvalues, fitted from iterations), and Dirac-GAN
+  rates with R1 and instance noise;
+* ``dynamics_sgd_phases.png`` (:func:`sgd_phases_figure`): gradient norms, SNR and its
+  transition, I(X;T) and the information plane on one epoch axis, tanh and relu
+  (``sgd_phases`` defaults, seed 0; ``--quick``: 300 epochs).
+
 Each figure is one function ``name(outdir, quick=False)`` that writes its PNG into
 ``outdir`` and returns a summary (printed; the numbers quoted in docs/dynamics.md);
 :func:`main` runs them in turn (add new ones to ``FIGURES``).  Every run is seeded.
@@ -62,12 +82,18 @@ from _figures import run_registry, save_figure  # noqa: E402  docs/_figures.py (
 
 import deeptheory.dynamics as dyn  # noqa: E402
 from deeptheory.dynamics.plotting import (  # noqa: E402
+    plot_energy,
+    plot_game_trajectories,
     plot_geodesic_history,
+    plot_gradient_snr,
     plot_gronwall,
     plot_lambda_max,
+    plot_local_error_order,
     plot_lyapunov_spectrum,
     plot_resnet_order,
     plot_running_exponents,
+    plot_sgd_phases,
+    plot_stability_region,
     plot_trajectories,
 )
 from deeptheory.kernels.montecarlo import single_thread_blas  # noqa: E402
@@ -685,9 +711,498 @@ def iresnet_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------ issue 14: training dynamics
+
+#: the non-quadratic test loss of tests/test_dynamics_optimizers.py:
+#: L = log cosh x1 + log cosh x2 + C x1 x2 + x2^2/2
+LC_C = 0.5
+LC_X0 = np.array([1.3, -0.7])
+
+
+def lc_loss(x):
+    return float(np.log(np.cosh(x[0])) + np.log(np.cosh(x[1])) + LC_C * x[0] * x[1]
+                 + 0.5 * x[1] ** 2)
+
+
+def lc_grad(x):
+    return np.array([np.tanh(x[0]) + LC_C * x[1], np.tanh(x[1]) + LC_C * x[0] + x[1]])
+
+
+def lc_hess(x):
+    s = 1.0 / np.cosh(x) ** 2
+    return np.array([[s[0], LC_C], [LC_C, s[1] + 1.0]])
+
+
+def _envelope_rate(e: np.ndarray, j: int, window: int) -> float:
+    """exp of the slope of log max-envelope of |x_k| between step j and the last step."""
+    n = e.size - 1
+    hi, lo = e[n - window + 1:].max(), e[j - window + 1:j + 1].max()
+    return float(np.exp((np.log(hi) - np.log(lo)) / (n - j)))
+
+
+def stability_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """GD, heavy ball and Nesterov on a quadratic: stability regions and rates (closed form),
+    Polyak's optimal point, iteration decay against the predicted rates, continuous limits."""
+    mu, big = 0.1, 1.0
+    lam = np.array([mu, 0.4, big])
+    n_e, n_b = (120, 80) if quick else (400, 250)
+    etas = np.linspace(0.01, 4.2, n_e)
+    betas = np.linspace(0.0, 0.99, n_b)
+    grids = {"gd": dyn.stability_grid(etas, [0.0], lam, "gd"),
+             "heavy_ball": dyn.stability_grid(etas, betas, lam, "heavy_ball"),
+             "nesterov": dyn.stability_grid(etas, betas, lam, "nesterov")}
+    hb, gd = dyn.optimal_heavy_ball(mu, big), dyn.optimal_gd(mu, big)
+    sk = np.sqrt(big / mu)
+    nes = (1.0 / big, (sk - 1) / (sk + 1))
+    out = []
+    # boundary check: first unstable grid column against the closed form
+    for m, g in grids.items():
+        gap = []
+        for i in range(g.betas.size):
+            bad = np.nonzero(~g.stable[i])[0]
+            if bad.size:
+                gap.append(abs(g.etas[bad[0]] - g.eta_max[i]))
+        out.append(_show({"method": m, "eta_max(beta=0)": float(g.eta_max[0]),
+                          "eta_max(beta=0.9)": float(dyn.max_stable_step(0.9, big, m))
+                          if m != "gd" else float("nan"),
+                          "min_rate_on_grid": float(g.rate.min()),
+                          "boundary_vs_grid_max_gap": float(max(gap)),
+                          "grid_step": float(etas[1] - etas[0])}))
+    fig = plt.figure(figsize=(15, 9.2))
+    gs = fig.add_gridspec(2, 6, height_ratios=[1, 1])
+    a_gd = fig.add_subplot(gs[0, 0:2])
+    a_hb = fig.add_subplot(gs[0, 2:4])
+    a_ne = fig.add_subplot(gs[0, 4:6])
+    plot_stability_region(grids["gd"], ax=a_gd, optimal=gd, scaled=True)
+    plot_stability_region(grids["heavy_ball"], ax=a_hb, optimal=hb, scaled=True)
+    plot_stability_region(grids["nesterov"], ax=a_ne, optimal=(nes[0], nes[1]), scaled=True,
+                          optimal_label=rf"$\eta = 1/L$, $\beta = (\sqrt{{\kappa}}-1)/"
+                          rf"(\sqrt{{\kappa}}+1)$ = {nes[1]:.3f}, rate "
+                          f"{float(dyn.quadratic_rate(nes[0], nes[1], lam, 'nesterov')):.3f}")
+    a_gd.set_title(r"gradient descent: rate $\max_\lambda |1 - \eta\lambda|$", fontsize=9)
+    a_hb.set_title(r"heavy ball: stable iff $\eta\lambda_{\max} < 2(1+\beta)$", fontsize=9)
+    a_ne.set_title(r"Nesterov: stable iff $\eta\lambda_{\max} < 2(1+\beta)/(1+2\beta)$",
+                   fontsize=9)
+    # iteration decay against the predicted rates
+    a_dec = fig.add_subplot(gs[1, 0:3])
+    n = 100 if quick else 150
+    window = 20
+    runs = [("GD, optimal", "gd", gd.eta, None),
+            ("heavy ball, Polyak optimal", "heavy_ball", hb.eta, hb.beta),
+            (rf"Nesterov, $\eta = 1/L$, $\beta = {nes[1]:.3f}$", "nesterov", nes[0], nes[1]),
+            (r"heavy ball, $\eta = 1$, $\beta = 0.9$", "heavy_ball", 1.0, 0.9),
+            (r"Nesterov, $\eta = 3.5$, $\beta = 0.2$ (unstable)", "nesterov", 3.5, 0.2)]
+
+    def grad(x):
+        return lam * x
+
+    x0 = np.ones(3)
+    for c, (lab, m, eta, beta) in enumerate(runs):
+        rho = float(dyn.quadratic_rate(eta, beta, lam, m))
+        nn = n if rho < 1 else 60
+        if m == "gd":
+            tr = dyn.gradient_descent(grad, x0, eta, nn)
+        elif m == "heavy_ball":
+            tr = dyn.heavy_ball(grad, x0, eta, beta, nn)
+        else:
+            tr = dyn.nesterov(grad, x0, eta, beta, nn)
+        e = np.linalg.norm(tr.x, axis=1)
+        k = np.arange(nn + 1)
+        fit = _envelope_rate(e, nn // 2, min(window, nn // 4))
+        a_dec.semilogy(k, e, "-", color=f"C{c}", lw=1.0,
+                       label=f"{lab}: predicted {rho:.4f}, fitted {fit:.4f}")
+        mid = nn // 2
+        a_dec.semilogy(k, e[mid] * rho ** (k - mid), ":", color=f"C{c}", lw=1.2)
+        out.append(_show({"run": lab.replace("$", "").replace("\\", ""), "eta": float(eta),
+                          "beta": float(beta) if beta is not None else 0.0,
+                          "predicted_rate": rho, "fitted_rate": fit,
+                          "final_error": float(e[-1])}))
+    a_dec.set_ylim(1e-30, 1e6)
+    a_dec.set_xlabel("iteration k")
+    a_dec.set_ylabel(r"$|x_k - x^*|$")
+    a_dec.legend(fontsize=7, loc="lower left")
+    a_dec.set_title(r"$L = \frac{1}{2}\sum_i \lambda_i x_i^2$, $\lambda$ = (0.1, 0.4, 1), "
+                    r"$x_0$ = (1, 1, 1); dotted: $\rho^k$ through the midpoint; fitted: "
+                    "envelope slope over the second half", fontsize=8)
+    # continuous limits on the log-cosh loss
+    a_fl = fig.add_subplot(gs[1, 3:6])
+    t_end, h = 6.0, 0.1
+    nk = int(round(t_end / h))
+    tt = np.linspace(0.0, t_end, 301)
+    tk = np.arange(nk + 1) * h
+    limits = (
+        (rf"GD $\eta$ = {h:g} / gradient flow $x' = -\nabla L$",
+         dyn.gradient_descent(lc_grad, LC_X0, h, nk), dyn.gradient_flow),
+        (rf"heavy ball $\eta = h^2$, $\beta = 1 - a h$ (h = {h:g}, a = 1) / "
+         r"$x'' + a x' + \nabla L = 0$",
+         dyn.heavy_ball(lc_grad, LC_X0, h * h, 1.0 - h, nk),
+         lambda g, x, t: dyn.momentum_flow(g, x, t, 1.0)),
+        (rf"Nesterov s = {h * h:g}, $\beta_k = (k-1)/(k+2)$ / $x'' + (3/t) x' + \nabla L = 0$",
+         dyn.nesterov(lc_grad, LC_X0, h * h, None, nk), dyn.nesterov_flow))
+    for c, (lab, tr, flow_fn) in enumerate(limits):
+        flow = flow_fn(lc_grad, LC_X0, tt)
+        ref = flow_fn(lc_grad, LC_X0, tk).x
+        a_fl.plot(tt, flow.x[:, 0], "-", color=f"C{c}", lw=1.3, label=lab)
+        a_fl.plot(tk, tr.x[:, 0], "o", color=f"C{c}", ms=3)
+        out.append(_show({"limit": lab.split(" /")[0].replace("$", "").replace("\\", ""),
+                          "t_end": t_end, "max_dev_from_ode": float(np.abs(tr.x - ref).max())}))
+    a_fl.axhline(0.0, color="0.6", lw=0.6)
+    a_fl.set_xlabel(r"time t (k $\eta$ for GD, k $\sqrt{\eta}$ for momentum)")
+    a_fl.set_ylabel("$x_1$")
+    a_fl.legend(fontsize=7)
+    a_fl.set_title(r"continuous limits on $L = \log\cosh x_1 + \log\cosh x_2 + x_1 x_2/2 + "
+                   r"x_2^2/2$ from (1.3, -0.7): iterates (dots) vs ODEs (lines)", fontsize=8)
+    fig.suptitle(rf"Optimisers on quadratics with Hessian spectrum in [{mu:g}, {big:g}] "
+                 rf"($\kappa$ = {big / mu:g}): rate = spectral radius of the linear iteration "
+                 "(Polyak 1964; Nesterov 1983; Su, Boyd & Candes 2016)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_stability.png")
+    return out
+
+
+def _rosen_grad(x):
+    """gradient of (1 - x)^2 + (y - x^2)^2 (Rosenbrock with b = 1)."""
+    return np.array([-2 * (1 - x[0]) - 4 * x[0] * (x[1] - x[0] ** 2), 2 * (x[1] - x[0] ** 2)])
+
+
+def backward_error_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Backward error analysis (Barrett & Dherin 2021): one GD step against the gradient
+    flow (local error eta^2) and the modified flow of L + (eta/4)|grad L|^2 (eta^3)."""
+    etas = np.logspace(-3.0, -1.5, 5 if quick else 9)
+    out = []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    t0 = time.perf_counter()
+    g0, h0 = lc_grad(LC_X0), lc_hess(LC_X0)
+    d3 = -2.0 * np.tanh(LC_X0) / np.cosh(LC_X0) ** 2 * g0 * g0
+    c2 = 0.5 * float(np.linalg.norm(h0 @ g0))
+    c3 = float(np.linalg.norm(h0 @ h0 @ g0 / 3 + d3 / 12))
+    for ax, (name, grad, x0, hess) in zip(axes[:2], (
+            ("log cosh", lc_grad, LC_X0, lc_hess),
+            ("Rosenbrock", _rosen_grad, np.array([-0.5, 0.8]), None)), strict=True):
+        r = dyn.local_error_order(grad, x0, etas, hessian=hess)
+        plot_local_error_order(r, ax=ax)
+        s = {"loss": name, "plain_slope": r.plain_slope, "modified_slope": r.modified_slope,
+             "plain_error_at_min_eta": float(r.plain_error[0]),
+             "modified_error_at_min_eta": float(r.modified_error[0]),
+             "ratio_plain/modified_at_max_eta": float(r.plain_error[-1] / r.modified_error[-1])}
+        if name == "log cosh":
+            s["plain/(c2 eta^2) range"] = (f"{(r.plain_error / (c2 * etas ** 2)).min():.4f}-"
+                                           f"{(r.plain_error / (c2 * etas ** 2)).max():.4f}")
+            s["modified/(c3 eta^3) range"] = (
+                f"{(r.modified_error / (c3 * etas ** 3)).min():.4f}-"
+                f"{(r.modified_error / (c3 * etas ** 3)).max():.4f}")
+            ee = np.array([etas[0], etas[-1]])
+            ax.loglog(ee, c2 * ee ** 2, ":", color="C0", lw=1.0,
+                      label=r"Taylor $\frac{\eta^2}{2}|Hg|$")
+            ax.loglog(ee, c3 * ee ** 3, ":", color="C1", lw=1.0,
+                      label=r"Taylor $\eta^3|H^2 g/3 + D^3L[g,g]/12|$")
+            ax.legend(fontsize=7)
+        ax.set_title(f"{name} loss, x0 = ({x0[0]:g}, {x0[1]:g}): one GD step against the\n"
+                     r"flows at time $\eta$ (local error)", fontsize=9)
+        out.append(_show(s))
+    # many steps: distance of GD from both flows along the run
+    ax = axes[2]
+    t_end = 6.0
+    for c, eta in enumerate((0.2, 0.1, 0.05)):
+        nn = int(round(t_end / eta))
+        tk = np.arange(nn + 1) * eta
+        gd = dyn.gradient_descent(lc_grad, LC_X0, eta, nn)
+        plain = dyn.gradient_flow(lc_grad, LC_X0, tk)
+        mod = dyn.gradient_flow(lambda x, eta=eta: dyn.modified_loss_gradient(
+            lc_grad, x, eta, hessian=lc_hess), LC_X0, tk)
+        dp = np.linalg.norm(gd.x - plain.x, axis=1)
+        dm = np.linalg.norm(gd.x - mod.x, axis=1)
+        ax.semilogy(tk[1:], dp[1:], "-", color=f"C{c}", lw=1.3,
+                    label=rf"$\eta$ = {eta:g}: flow of $L$ (max {dp.max():.2g})")
+        ax.semilogy(tk[1:], dm[1:], "--", color=f"C{c}", lw=1.3,
+                    label=rf"$\eta$ = {eta:g}: modified flow (max {dm.max():.2g})")
+        out.append(_show({"global, eta": eta, "T": t_end, "max_dist_plain": float(dp.max()),
+                          "max_dist_modified": float(dm.max())}))
+    out[-1]["seconds"] = time.perf_counter() - t0
+    ax.set_xlabel(r"time $t = k\eta$")
+    ax.set_ylabel(r"$|x_k - X(k\eta)|$")
+    ax.set_ylim(bottom=3e-7)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("log cosh loss, GD for t <= 6: distance to the two flows\n"
+                 r"(global error $O(\eta)$ against $O(\eta^2)$)", fontsize=9)
+    fig.suptitle("Implicit gradient regularisation (Barrett & Dherin 2021): GD follows the "
+                 r"flow of $L + \frac{\eta}{4}|\nabla L|^2$ to $O(\eta^3)$ per step, the flow "
+                 r"of $L$ only to $O(\eta^2)$", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_backward_error.png")
+    return out
+
+
+def hamiltonian_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Frictionless momentum as a Hamiltonian system: leapfrog keeps the energy bounded,
+    explicit Euler does not (quadratic and pendulum; Hairer, Lubich & Wanner 2006)."""
+    w, h = 1.0, 0.1
+    n_q = 300 if quick else 600
+    n_p = 2000 if quick else 10_000
+    out = []
+    t0 = time.perf_counter()
+
+    def qgrad(x):
+        return w * w * x
+
+    def qloss(x):
+        return 0.5 * w * w * float(np.sum(x * x))
+
+    def pgrad(x):
+        return np.sin(x)
+
+    def ploss(x):
+        return float(np.sum(1.0 - np.cos(x)))
+
+    fig, axes = plt.subplots(2, 2, figsize=(12.5, 9.0))
+    # quadratic
+    lf = dyn.leapfrog(qgrad, [1.0], [0.0], h, n_q, loss=qloss)
+    eu = dyn.explicit_euler(qgrad, [1.0], [0.0], h, n_q, loss=qloss)
+    a, b = axes[0]
+    n_show = min(n_q, 250)
+    a.plot(eu.x[:n_show + 1, 0], eu.p[:n_show + 1, 0], "-", color="C1", lw=0.8,
+           label=f"explicit Euler, first {n_show} steps")
+    a.plot(lf.x[:, 0], lf.p[:, 0], "-", color="C0", lw=1.6, label=f"leapfrog, {n_q} steps")
+    a.plot([1.0], [0.0], "ks", ms=5, label="start (1, 0)")
+    a.set_aspect("equal", adjustable="datalim")
+    a.set_xlabel("x")
+    a.set_ylabel("p")
+    a.legend(fontsize=7, loc="upper right")
+    a.set_title(rf"$L = \omega^2 x^2/2$, $\omega$ = {w:g}, h = {h:g}: phase plane", fontsize=9)
+    plot_energy([lf, eu], ax=b, relative=True)
+    k = np.arange(n_q + 1)
+    band = h * h * w * w / (4 - h * h * w * w)
+    b.semilogy(k[1:], (1 + h * h * w * w) ** k[1:] - 1, "k:", lw=1.0,
+               label=r"exact: $(1 + h^2\omega^2)^k - 1$")
+    b.axhline(band, color="k", ls="-.", lw=0.9,
+              label=r"exact band $h^2\omega^2/(4 - h^2\omega^2)$")
+    b.legend(fontsize=7)
+    b.set_title("relative energy error (leapfrog: bounded, O(h^2); Euler: grows)", fontsize=9)
+    rel_lf = np.abs(lf.energy_error) / lf.energy[0]
+    out.append(_show({"system": "quadratic", "h": h, "steps": n_q,
+                      "leapfrog_max_rel_error": float(rel_lf.max()), "band": band,
+                      "euler_final_ratio": float(eu.energy[-1] / eu.energy[0]),
+                      "euler_exact_ratio": float((1 + h * h * w * w) ** n_q)}))
+    # pendulum
+    a, b = axes[1]
+    runs = [dyn.leapfrog(pgrad, [2.0], [0.0], 0.2, n_p // 2, loss=ploss),
+            dyn.leapfrog(pgrad, [2.0], [0.0], 0.1, n_p, loss=ploss),
+            dyn.explicit_euler(pgrad, [2.0], [0.0], 0.1, n_p, loss=ploss)]
+    n_eu = min(n_p, 600)
+
+    def wrapped(x, p):
+        """angle in [-pi, pi), the line broken where it wraps."""
+        xw = (x + np.pi) % (2 * np.pi) - np.pi
+        jump = np.nonzero(np.abs(np.diff(xw)) > np.pi)[0] + 1
+        return np.insert(xw, jump, np.nan), np.insert(p, jump, np.nan)
+
+    a.plot(*wrapped(runs[2].x[:n_eu + 1, 0], runs[2].p[:n_eu + 1, 0]), "-", color="C2",
+           lw=0.7, label=f"explicit Euler h = 0.1, first {n_eu} steps")
+    a.plot(runs[1].x[:, 0], runs[1].p[:, 0], "-", color="C1", lw=1.6,
+           label=f"leapfrog h = 0.1, {n_p} steps")
+    a.plot(runs[0].x[:, 0], runs[0].p[:, 0], "-", color="C0", lw=0.8,
+           label=f"leapfrog h = 0.2, {n_p // 2} steps")
+    xs = np.linspace(-np.pi, np.pi, 400)
+    a.plot(xs, 2 * np.cos(xs / 2), "k:", lw=0.8, label="separatrix H = 2")
+    a.plot(xs, -2 * np.cos(xs / 2), "k:", lw=0.8)
+    a.plot([2.0], [0.0], "ks", ms=5)
+    a.set_xlabel(r"x (angle, wrapped to [$-\pi$, $\pi$))")
+    a.set_ylabel("p")
+    a.legend(fontsize=7, loc="lower right")
+    a.set_title(r"pendulum $L = 1 - \cos x$, x0 = 2, p0 = 0: phase plane", fontsize=9)
+    plot_energy(runs, ax=b, relative=True, time=True, block=max(1, n_p // 200))
+    b.set_title(f"relative energy error against time t = k h (maximum over blocks of "
+                f"{max(1, n_p // 200)} steps)", fontsize=9)
+    e02 = np.abs(runs[0].energy_error).max()
+    e01 = np.abs(runs[1].energy_error).max()
+    half = runs[1].energy.size // 2
+    eh = np.abs(runs[1].energy_error)
+    out.append(_show({"system": "pendulum", "steps_h0.1": n_p,
+                      "leapfrog_max_err_h0.2": float(e02), "leapfrog_max_err_h0.1": float(e01),
+                      "ratio": float(e02 / e01),
+                      "leapfrog_h0.1_first_half_max": float(eh[:half].max()),
+                      "leapfrog_h0.1_second_half_max": float(eh[half:].max()),
+                      "euler_energy_at_t=40": float(runs[2].energy[400]),
+                      "euler_final_energy": float(runs[2].energy[-1]),
+                      "H0": float(runs[2].energy[0]),
+                      "seconds": time.perf_counter() - t0}))
+    fig.suptitle(r"Momentum without friction: $x' = p$, $p' = -\nabla L(x)$ conserves "
+                 r"$H = |p|^2/2 + L(x)$; leapfrog (= heavy ball with $\beta = 1$, "
+                 r"$\eta = h^2$) is symplectic, explicit Euler is not", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_hamiltonian.png")
+    return out
+
+
+GAME_METHODS = ("simultaneous", "alternating", "extragradient", "optimistic", "sga")
+
+
+def _game_run(method: str, field, jacobian, eta: float, n: int, z0=(1.0, 1.0)):
+    if method == "sga":
+        return dyn.sga_gd(field, jacobian, z0[0], z0[1], eta, n, on_fail="ignore")
+    fn = {"simultaneous": dyn.simultaneous_gd, "alternating": dyn.alternating_gd,
+          "extragradient": dyn.extragradient, "optimistic": dyn.optimistic_gd}[method]
+    return fn(field, z0[0], z0[1], eta, n, on_fail="ignore")
+
+
+def games_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Min-max games (Mescheder et al. 2018; Balduzzi et al. 2018): the four methods and SGA
+    on the bilinear game and the Dirac-GAN, and the spectral radius of the update against
+    eta a in closed form, from numpy eigenvalues and from the iterations."""
+    from deeptheory.dynamics.plotting import METHOD_COLOURS, METHOD_NAMES
+
+    n = 150 if quick else 300
+    out = []
+    t0 = time.perf_counter()
+    data = dyn.game_trajectories(n_steps=n, methods=GAME_METHODS)
+    fig, axes = plt.subplots(2, 2, figsize=(13, 11.5))
+    plot_game_trajectories(data, ax=axes[0])
+    for key in ("bilinear", "dirac"):
+        for m, t in getattr(data, key).items():
+            out.append(_show({"game": key, "method": m, "start": float(t.distance[0]),
+                              f"|z_{n}|": float(t.distance[-1]),
+                              "diverged_at": t.diverged_at}))
+    # spectral radius against c = eta a on f = x y
+    ax = axes[1, 0]
+    game = dyn.BilinearGame(1.0)
+    j = game.jacobian()
+    cs = np.linspace(0.005, 2.4, 480)
+    c_num = np.linspace(0.1, 2.3, 12 if quick else 23)
+    c_traj = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5, 1.9])
+    n_traj = 100 if quick else 200
+    for m in GAME_METHODS:
+        col = METHOD_COLOURS[m]
+        closed = np.array([np.abs(dyn.bilinear_eigenvalues(m, c, 1.0)).max() for c in cs])
+        ax.plot(cs, closed, "-", color=col, lw=1.4, label=METHOD_NAMES[m])
+        num = np.array([dyn.update_spectrum(m, c, j).spectral_radius for c in c_num])
+        want = np.array([np.abs(dyn.bilinear_eigenvalues(m, c, 1.0)).max() for c in c_num])
+        ax.plot(c_num, num, "o", color=col, ms=4, mfc="none")
+        fitted = []
+        for c in c_traj:
+            tr = _game_run(m, game.field, game.jacobian, c, n_traj)
+            skip = min(20, tr.distance.size // 4)
+            fitted.append(np.exp(dyn.norm_growth_rate(tr.distance, skip=skip)))
+        fitted = np.array(fitted)
+        pred = np.array([np.abs(dyn.bilinear_eigenvalues(m, c, 1.0)).max() for c in c_traj])
+        ax.plot(c_traj, fitted, "^", color=col, ms=5)
+        regimes = [dyn.bilinear_regime(m, c, 1.0) for c in (0.5, 0.9, 1.5)]
+        out.append(_show({"method": m, "max|closed - numpy eig|": float(np.abs(num - want).max()),
+                          "max|fitted - closed| (iterations)": float(np.abs(fitted - pred).max()),
+                          "regime c=0.5/0.9/1.5": "/".join(regimes)}))
+    ax.axhline(1.0, color="k", lw=0.8)
+    for cc, txt in ((1 / np.sqrt(3), r"$1/\sqrt{3}$"), (1.0, "1"), (2.0, "2")):
+        ax.axvline(cc, color="0.6", lw=0.7, ls=":")
+        ax.text(cc, 0.62, txt, fontsize=8, ha="center", color="0.3")
+    ax.plot([], [], "ko", mfc="none", ms=4, label="numpy eigenvalues of the update Jacobian")
+    ax.plot([], [], "k^", ms=5, label=f"fitted growth of |z_k| ({n_traj} iterations)")
+    ax.set_ylim(0.6, 1.6)
+    ax.set_xlabel(r"$c = \eta\,|a|$")
+    ax.set_ylabel("spectral radius of the linearised update")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(r"bilinear game $f = a x y$: closed form (lines) vs computed; < 1 converges, "
+                 "= 1 cycles", fontsize=9)
+    # Dirac-GAN: regularisers, predicted vs measured rates
+    ax = axes[1, 1]
+    eta = data.dirac_eta
+    variants = [("GAN, no regulariser", dyn.DiracGAN(), "simultaneous"),
+                (r"GAN, R1 $\gamma$ = 0.5", dyn.DiracGAN(gamma=0.5), "simultaneous"),
+                (r"GAN, instance noise $\sigma$ = 1", dyn.DiracGAN(noise_std=1.0),
+                 "simultaneous"),
+                ("WGAN, no regulariser", dyn.DiracGAN(loss="wgan"), "simultaneous"),
+                ("GAN, no regulariser", dyn.DiracGAN(), "extragradient"),
+                ("GAN, no regulariser", dyn.DiracGAN(), "sga")]
+    n_d = 400 if quick else 800
+    colours = ("C3", "C9", "C8", "C5", "C0", "C4")  # the methods keep their phase-plane colours
+    for col, (lab, g, m) in zip(colours, variants, strict=True):
+        tr = _game_run(m, g.field, lambda x, y, g=g: g.jacobian(x, y).reshape(2, 2), eta, n_d)
+        je = g.equilibrium_jacobian()
+        jn = dyn.numerical_jacobian(g.field, 0.0, 0.0)
+        rho = dyn.update_spectrum(m, eta, je).spectral_radius
+        k = np.arange(tr.distance.size)
+        skip = tr.distance.size // 2
+        fit = float(np.exp(dyn.norm_growth_rate(tr.distance, skip=skip)))
+        ax.semilogy(k, tr.distance, "-", color=col, lw=1.1,
+                    label=f"{METHOD_NAMES[m]}, {lab}: predicted {rho:.4f}, fitted {fit:.4f}")
+        ax.semilogy(k[skip:], tr.distance[skip] * rho ** (k[skip:] - skip), ":", color="k",
+                    lw=0.9)
+        ev = np.sort_complex(g.equilibrium_eigenvalues())
+        out.append(_show({"dirac": lab.replace("$", "").replace("\\", ""), "method": m,
+                          "eig": f"{ev[0]:.4f}, {ev[1]:.4f}",
+                          "max|J_closed - J_fd|": float(np.abs(je - jn).max()),
+                          "predicted_rate": rho, "fitted_rate_2nd_half": fit,
+                          f"|z_{n_d}|": float(tr.distance[-1]),
+                          "diverged_at": tr.diverged_at}))
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel(r"$|(\theta_k, \psi_k)|$")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(rf"Dirac-GAN, $\eta$ = {eta:g}, from (1, 1): predicted rate = spectral radius "
+                 "at the equilibrium;\ndotted: predicted slope over the second half", fontsize=9)
+    out[-1]["seconds"] = time.perf_counter() - t0
+    fig.suptitle("Min-max games as dynamical systems: simultaneous GD spirals out, alternating "
+                 "GD cycles, extragradient (Korpelevich 1976), optimistic GD (Daskalakis et al. "
+                 "2018)\nand SGA (Balduzzi et al. 2018) converge; Dirac-GAN after Mescheder et al. "
+                 "2018", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_games.png")
+    return out
+
+
+def _sgd_run(act: str, quick: bool):
+    if quick:
+        return dyn.sgd_phases(act, epochs=300, n_record=40)
+    return dyn.sgd_phases(act)
+
+
+def sgd_phases_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """SGD drift and diffusion phases beside the information plane (Shwartz-Ziv & Tishby
+    2017; Saxe et al. 2018): tanh and relu, default settings of ``sgd_phases`` (seed 0)."""
+    out = []
+    fig, axes = plt.subplots(2, 4, figsize=(21, 9.2),
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1.15]})
+    for row, act in enumerate(("tanh", "relu")):
+        t0 = time.perf_counter()
+        res = _sgd_run(act, quick)
+        secs = time.perf_counter() - t0
+        a_g, a_s, a_i, a_p = axes[row]
+        plot_sgd_phases(res, axes=[a_g, a_i, a_p], smooth=0.1)
+        plot_gradient_snr(res, ax=a_s)
+        for a in (a_s, a_i):
+            a.sharex(a_g)
+        a_g.set_xlim(1, res.gradients.epochs[-1])
+        a_i.set_title(f"{act}: I(X;T) per layer; triangles: compression start;\n"
+                      "vertical lines: SNR transition", fontsize=9)
+        a_g.set_title(f"{act}: |<g>|/|W| (solid), |std g|/|W| (dashed), running median "
+                      "over 0.1 decades;\nvertical lines: SNR transition", fontsize=9)
+        a_s.set_title(f"{act}: gradient SNR (faint: raw; solid: running median over 0.2 "
+                      "decades)\ndots: transition = start of the final stretch below 1",
+                      fontsize=9)
+        a_p.set_title(f"{act}: information plane (binning, bits)", fontsize=9)
+        g = res.gradients
+        for k in range(g.snr.shape[1]):
+            out.append(_show({
+                "activation": act, "layer": k + 1, "snr_epoch": float(res.snr_epoch[k]),
+                "compression_epoch": float(res.compression_epoch[k]),
+                "coincide(x2)": bool(res.coincide[k]),
+                "snr_first5": float(g.snr[:5, k].mean()),
+                "snr_last200": float(g.snr[-200:, k].mean()),
+                "ixt_max": float(res.plane.i_xt[:, k].max()),
+                "ixt_end": float(res.plane.i_xt[-1, k])}))
+        out.append(_show({"activation": act, "epochs": res.settings["epochs"],
+                          "n_batches": g.n_batches,
+                          "train_acc": float(res.train_accuracy[-1]),
+                          "test_acc": float(res.test_accuracy[-1]), "seconds": secs}))
+    fig.suptitle("SGD drift and diffusion phases beside the information plane (Shwartz-Ziv & "
+                 "Tishby 2017, figs. 3-4; Saxe et al. 2018): 12-bit task, 12-10-7-5-4-3-2, "
+                 "Adam lr 4e-4, batch 512, seed 0, one run per row", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_sgd_phases.png")
+    return out
+
+
 FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure,
            odeflow_ring_figure, resnet_order_figure, gronwall_figure, geodesic_figure,
-           iresnet_figure]
+           iresnet_figure, stability_figure, backward_error_figure,
+           hamiltonian_figure, games_figure, sgd_phases_figure]
 
 
 @contextmanager

@@ -17,7 +17,9 @@ Lyapunov spectra and the edge of chaos (this module's first part):
 
 Figures (:mod:`.plotting`, matplotlib imported on first use): :func:`plot_lyapunov_spectrum`,
 :func:`plot_running_exponents`, :func:`plot_lambda_max`; :func:`plot_trajectories`,
-:func:`plot_resnet_order`, :func:`plot_gronwall`, :func:`plot_geodesic_history`.
+:func:`plot_resnet_order`, :func:`plot_gronwall`, :func:`plot_geodesic_history`;
+:func:`plot_stability_region`, :func:`plot_local_error_order`, :func:`plot_energy`,
+:func:`plot_game_trajectories`, :func:`plot_gradient_snr`, :func:`plot_sgd_phases`.
 
 ODE flows of networks (issue 13, first part, :mod:`.odeflow`): :class:`MLPField`
 f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t) and :func:`random_mlp_field`;
@@ -121,13 +123,18 @@ from .optimizers import (
     stable_region,
 )
 from .plotting import (
+    plot_energy,
+    plot_game_trajectories,
     plot_geodesic_history,
+    plot_gradient_snr,
     plot_gronwall,
     plot_lambda_max,
+    plot_local_error_order,
     plot_lyapunov_spectrum,
     plot_resnet_order,
     plot_running_exponents,
     plot_sgd_phases,
+    plot_stability_region,
     plot_trajectories,
 )
 from .resnet_ode import (
@@ -310,6 +317,11 @@ __all__ = [
     "plot_geodesic_history",
     "plot_sgd_phases",
     "plot_gronwall",
+    "plot_stability_region",
+    "plot_local_error_order",
+    "plot_energy",
+    "plot_game_trajectories",
+    "plot_gradient_snr",
     "plot_lambda_max",
     "plot_resnet_order",
     "plot_trajectories",

@@ -6,10 +6,17 @@
   :func:`plot_trajectories`, convergence order of ResNets to the ODE
   :func:`plot_resnet_order`, the Gronwall envelope :func:`plot_gronwall`, and line-shape /
   OT scores over training :func:`plot_geodesic_history`.
+* Training as a dynamical system (issue 14): stability regions and rates of GD, heavy
+  ball and Nesterov on quadratics :func:`plot_stability_region`, the local error order of
+  GD against the plain and modified flows :func:`plot_local_error_order`, the energy of
+  leapfrog and explicit Euler :func:`plot_energy`, phase planes of min-max game methods
+  :func:`plot_game_trajectories`, and SGD's drift and diffusion phases
+  :func:`plot_sgd_phases`, :func:`plot_gradient_snr`.
 
 matplotlib is imported inside the functions (``import deeptheory.dynamics`` does not load
 it); each function draws on ``ax`` (a new figure when None) and returns the Axes (an array
-of Axes for :func:`plot_geodesic_history`).
+of Axes for :func:`plot_geodesic_history`, :func:`plot_sgd_phases` and the two-game
+panels of :func:`plot_game_trajectories`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,12 @@ import numpy as np
 from .theory import critical_gain, fresh_weights_exponents, rnn_max_exponent
 
 __all__ = [
+    "plot_energy",
+    "plot_game_trajectories",
+    "plot_gradient_snr",
+    "plot_local_error_order",
     "plot_sgd_phases",
+    "plot_stability_region",
     "plot_lyapunov_spectrum",
     "plot_running_exponents",
     "plot_lambda_max",
@@ -519,29 +531,42 @@ def plot_geodesic_history(
     return axes
 
 
-def plot_sgd_phases(res: Any, axes: Any = None) -> Any:
+def plot_sgd_phases(res: Any, axes: Any = None, *, smooth: float = 0.0) -> Any:
     """Three panels on one log epoch axis, as Shwartz-Ziv & Tishby (2017), figs. 3-4:
     the normalised mean (solid) and standard deviation (dashed) of the minibatch
     gradients per layer, with the SNR transition epochs (vertical lines); I(X;T) per
     layer against epoch with the compression starts (markers); and the information
     plane (:func:`deeptheory.infotheory.plane.plot_information_plane`).  ``res``: an
     :class:`~deeptheory.dynamics.sgd_phases.SGDPhases`; ``axes``: three Axes (a new figure
-    when None).  Returns the axes.
+    when None).  ``smooth`` > 0: the gradient norms are drawn as running medians over
+    ``smooth`` decades of epoch (:func:`~deeptheory.dynamics.log_running_median`) on top
+    of the raw curves (faint).  Returns the axes.
     """
     import matplotlib.pyplot as plt
 
     from ..infotheory.plane import plot_information_plane
+    from .sgd_phases import log_running_median
 
+    sm = float(smooth)
+    if not sm >= 0:
+        raise ValueError(f"smooth must be >= 0 (decades), got {smooth!r}")
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(15, 4))
     g = res.gradients
     n_lay = g.mean_norm.shape[1]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, n_lay))
     ax = axes[0]
+    mean_n, std_n = g.mean_norm, g.std_norm
+    if sm > 0:
+        for k in range(n_lay):
+            ax.loglog(g.epochs, g.mean_norm[:, k], "-", color=colors[k], lw=0.4, alpha=0.2)
+            ax.loglog(g.epochs, g.std_norm[:, k], "--", color=colors[k], lw=0.4, alpha=0.2)
+        mean_n = log_running_median(g.epochs, g.mean_norm, sm)
+        std_n = log_running_median(g.epochs, g.std_norm, sm)
     for k in range(n_lay):
-        ax.loglog(g.epochs, g.mean_norm[:, k], "-", color=colors[k], lw=0.8,
+        ax.loglog(g.epochs, mean_n[:, k], "-", color=colors[k], lw=0.8 if sm == 0 else 1.3,
                   label=f"L{k + 1}")
-        ax.loglog(g.epochs, g.std_norm[:, k], "--", color=colors[k], lw=0.8)
+        ax.loglog(g.epochs, std_n[:, k], "--", color=colors[k], lw=0.8 if sm == 0 else 1.3)
         if math.isfinite(res.snr_epoch[k]):
             ax.axvline(res.snr_epoch[k], color=colors[k], lw=0.6, alpha=0.6)
     ax.set_xlabel("epoch")
@@ -564,3 +589,463 @@ def plot_sgd_phases(res: Any, axes: Any = None) -> Any:
     ax.set_title("I(X;T); triangles: compression start; lines: SNR = 1", fontsize=9)
     plot_information_plane(res.plane, axes[2], f"{res.activation}: information plane")
     return axes
+
+
+# ---------------------------------------------------------------- training dynamics (issue 14)
+
+#: colours of the game methods (:func:`plot_game_trajectories`)
+METHOD_COLOURS = {"simultaneous": "C3", "alternating": "C1", "extragradient": "C0",
+                  "optimistic": "C2", "sga": "C4"}
+#: line widths: extragradient and optimistic GD nearly coincide on the bilinear game, so
+#: extragradient is drawn wide and translucent under a thin optimistic line
+METHOD_WIDTHS = {"extragradient": 2.4, "optimistic": 0.8}
+METHOD_NAMES = {"simultaneous": "simultaneous GD", "alternating": "alternating GD",
+                "extragradient": "extragradient", "optimistic": "optimistic GD",
+                "sga": "SGA"}
+#: levels of the rate contours of :func:`plot_stability_region`
+RATE_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def _as_1d(name: str, v: Any, min_size: int = 1) -> np.ndarray:
+    a = np.asarray(v, dtype=float)
+    if a.ndim != 1 or a.size < min_size:
+        raise ValueError(f"{name} must be 1-D with at least {min_size} entries, got shape "
+                         f"{a.shape}")
+    return a
+
+
+def plot_stability_region(
+    grid: Any,
+    ax: Any = None,
+    *,
+    optimal: Any = None,
+    optimal_label: str | None = None,
+    scaled: bool = False,
+    levels: Any = RATE_LEVELS,
+    vmin: float | None = None,
+    cmap: str = "viridis",
+) -> Any:
+    """Stability region and convergence rate of an optimiser on a quadratic, from a
+    :class:`~deeptheory.dynamics.StabilityGrid` (:func:`~deeptheory.dynamics.stability_grid`).
+
+    Two or more momenta: the rate (spectral radius of the linear iteration, Polyak 1964)
+    as an image over (eta, beta) (``QuadMesh``, gid ``"rate"``, colour scale [vmin, 1]
+    with vmin the smallest rate rounded down to 0.1 unless given, rates >= 1 grey:
+    divergence), its contours at ``levels`` (gid ``"contours"``) and the
+    closed-form boundary eta_max(beta) (:func:`~deeptheory.dynamics.max_stable_step`:
+    2 (1 + beta)/lambda_max for heavy ball, 2 (1 + beta)/((1 + 2 beta) lambda_max) for
+    Nesterov 1983) as a white dashed line (gid ``"boundary"``).  One momentum (gradient
+    descent, ``betas = [0]``): the rate against eta (gid ``"rate"``), the root modulus of
+    each eigenvalue of a spectrum of at most 10 (thin grey, gid ``"rate_eigenvalue"``),
+    the line rate = 1 and the boundary as a vertical dashed line (gid ``"boundary"``).
+
+    optimal : None, an :class:`~deeptheory.dynamics.OptimalParameters`
+        (:func:`~deeptheory.dynamics.optimal_heavy_ball`, :func:`~deeptheory.dynamics.
+        optimal_gd`) or a pair (eta, beta): drawn as a red star (gid ``"optimal"``),
+        labelled ``optimal_label`` (default "optimal (eta, beta) = ...").
+    scaled : the x axis is eta lambda_max (lambda_max the largest eigenvalue of the grid's
+        spectrum, which must be > 0) instead of eta.
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        etas, betas = grid.etas, grid.betas
+        rate, eta_max = grid.rate, grid.eta_max
+        lam, method = grid.eigenvalues, str(grid.method)
+    except AttributeError:
+        raise TypeError("grid must be a StabilityGrid (etas, betas, rate, eta_max, "
+                        f"eigenvalues, method), got {type(grid).__name__}") from None
+    e = _as_1d("etas", etas, 2)
+    b = _as_1d("betas", betas, 1)
+    r = np.asarray(rate, dtype=float)
+    em = _as_1d("eta_max", eta_max, 1)
+    lam = _as_1d("eigenvalues", lam, 1)
+    if r.shape != (b.size, e.size):
+        raise ValueError(f"rate must have shape (n_beta, n_eta) = ({b.size}, {e.size}), "
+                         f"got {r.shape}")
+    if em.shape != b.shape:
+        raise ValueError(f"eta_max must have the shape of betas {b.shape}, got {em.shape}")
+    if not (np.all(np.isfinite(e)) and np.all(e > 0) and np.all(np.isfinite(b))):
+        raise ValueError("etas must be finite and > 0, betas finite")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("rate must be finite")
+    scale = 1.0
+    if scaled:
+        if not lam.max() > 0:
+            raise ValueError("scaled=True needs a largest eigenvalue > 0")
+        scale = float(lam.max())
+    opt = None
+    if optimal is not None:
+        if hasattr(optimal, "eta") and hasattr(optimal, "beta"):
+            opt = (float(optimal.eta), float(optimal.beta), getattr(optimal, "rate", None))
+        else:
+            try:
+                oe, ob = optimal
+            except (TypeError, ValueError):
+                raise ValueError("optimal must be an OptimalParameters or a pair (eta, beta)") \
+                    from None
+            opt = (float(oe), float(ob), None)
+        if not (math.isfinite(opt[0]) and math.isfinite(opt[1])):
+            raise ValueError(f"optimal (eta, beta) must be finite, got {opt[:2]}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    x = e * scale
+    xlabel = r"$\eta\,\lambda_{\max}$" if scaled else r"step $\eta$"
+    names = {"gd": "gradient descent", "heavy_ball": "heavy ball (Polyak 1964)",
+             "nesterov": "Nesterov (constant momentum)"}
+    if b.size == 1:
+        ax.plot(x, r[0], "-", color="C0", lw=1.6, gid="rate", label="rate (spectral radius)")
+        if lam.size <= 10:
+            from .optimizers import quadratic_rate
+
+            bb = None if method == "gd" else b[0]
+            for i, li in enumerate(lam):
+                ax.plot(x, np.asarray(quadratic_rate(e, bb, li, method)), "-", color="0.55",
+                        lw=0.7, gid="rate_eigenvalue",
+                        label="root modulus per eigenvalue" if i == 0 else None)
+        ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+        if math.isfinite(em[0]):
+            ax.axvline(em[0] * scale, color="k", ls="--", lw=1.1, gid="boundary",
+                       label=f"stable for {xlabel} < {em[0] * scale:.4g}")
+        if opt is not None:
+            ry = opt[2] if opt[2] is not None else float(np.interp(opt[0] * scale, x, r[0]))
+            lab = optimal_label or rf"optimal $\eta$ = {opt[0]:.4g}, rate {ry:.4g}"
+            ax.plot([opt[0] * scale], [ry], "*", color="C3", ms=12, mec="k", mew=0.5,
+                    gid="optimal", label=lab)
+        ax.set_ylabel("rate (spectral radius)")
+        ax.set_ylim(0.0, min(max(1.2, float(r[0].min()) + 0.2), float(r[0].max()) * 1.05 + 0.05))
+        ax.set_title(f"{names.get(method, method)}, " + rf"$\beta$ = {b[0]:g}", fontsize=9)
+    else:
+        cm = plt.get_cmap(cmap).with_extremes(over="0.82")
+        lo = math.floor(10.0 * float(r.min())) / 10.0 if vmin is None else float(vmin)
+        lo = min(lo, 0.9)
+        mesh = ax.pcolormesh(x, b, r, shading="nearest", cmap=cm, vmin=lo, vmax=1.0)
+        mesh.set_gid("rate")
+        plt.colorbar(mesh, ax=ax, extend="max", label="rate (spectral radius); grey: >= 1")
+        lv = sorted(float(v) for v in np.atleast_1d(levels) if 0 < float(v) < 1)
+        if lv and r.min() < lv[-1]:
+            cs = ax.contour(x, b, r, levels=lv, colors="k", linewidths=0.5, alpha=0.6)
+            cs.set_gid("contours")
+            ax.clabel(cs, fontsize=6, fmt="%.2g")
+        if np.any(np.isfinite(em)):
+            ax.plot(em * scale, b, "--", color="w", lw=1.5, gid="boundary",
+                    label="closed-form boundary")
+        if opt is not None:
+            lab = rf"optimal ($\eta$, $\beta$) = ({opt[0]:.3g}, {opt[1]:.3g})"
+            if opt[2] is not None:
+                lab += f", rate {opt[2]:.3g}"
+            lab = optimal_label or lab
+            ax.plot([opt[0] * scale], [opt[1]], "*", color="C3", ms=13, mec="w", mew=0.7,
+                    gid="optimal", label=lab)
+        ax.set_xlim(x.min(), x.max())
+        ax.set_ylim(b.min(), b.max())
+        ax.set_ylabel(r"momentum $\beta$")
+        ax.set_title(names.get(method, method), fontsize=9)
+    ax.set_xlabel(xlabel)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best" if b.size == 1 else "lower left")
+    return ax
+
+
+def plot_local_error_order(res: Any, ax: Any = None) -> Any:
+    """Local error of one gradient-descent step against the gradient flow (slope 2) and
+    against the modified flow of L + (eta/4)|grad L|^2 (slope 3), log-log against eta
+    (backward error analysis, Barrett & Dherin 2021), from a
+    :class:`~deeptheory.dynamics.LocalErrorOrder`
+    (:func:`~deeptheory.dynamics.local_error_order`).
+
+    Errors as markers (plain: circles C0, gid ``"plain"``; modified: squares C1, gid
+    ``"modified"``) and the fitted power laws C eta^p with the result's slopes as dashed
+    lines of the same colour (gids ``"plain_fit"``, ``"modified_fit"``; the intercept is
+    the mean of log error - p log eta over the positive errors).  Errors <= 0 are left
+    out.
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        etas, pe, me = res.etas, res.plain_error, res.modified_error
+        ps, ms = float(res.plain_slope), float(res.modified_slope)
+    except AttributeError:
+        raise TypeError("res must be a LocalErrorOrder (etas, plain_error, modified_error, "
+                        f"plain_slope, modified_slope), got {type(res).__name__}") from None
+    e = _as_1d("etas", etas, 2)
+    if np.any(~np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError("etas must be finite and > 0")
+    pe, me = np.asarray(pe, dtype=float), np.asarray(me, dtype=float)
+    if pe.shape != e.shape or me.shape != e.shape:
+        raise ValueError(f"plain_error and modified_error must have the shape of etas "
+                         f"{e.shape}, got {pe.shape} and {me.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 4.0))
+    for err, p, col, mk, gid, name, want in (
+            (pe, ps, "C0", "o", "plain", "gradient flow", 2),
+            (me, ms, "C1", "s", "modified", r"modified flow of $L + \frac{\eta}{4}|\nabla L|^2$",
+             3)):
+        ok = np.isfinite(err) & (err > 0)
+        ax.loglog(e[ok], err[ok], mk, color=col, ms=5, gid=gid, label=name)
+        if math.isfinite(p) and ok.any():
+            logc = float(np.mean(np.log(err[ok]) - p * np.log(e[ok])))
+            hh = np.array([e[ok].min(), e[ok].max()])
+            ax.loglog(hh, np.exp(logc) * hh ** p, "--", color=col, lw=1.1, gid=f"{gid}_fit",
+                      label=f"fitted slope {p:.3f} (theory {want})")
+    ax.set_xlabel(r"step $\eta$")
+    ax.set_ylabel(r"$|x_1 - X(\eta)|$, one GD step against the flow")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_energy(trajs: Any, ax: Any = None, *, relative: bool = False, time: bool = False,
+                labels: Any = None, block: int = 1) -> Any:
+    """Energy H = |p|^2/2 + L(x) along frictionless-momentum trajectories
+    (:class:`~deeptheory.dynamics.HamiltonianTrajectory` from
+    :func:`~deeptheory.dynamics.leapfrog` or :func:`~deeptheory.dynamics.explicit_euler`,
+    run with ``loss=``): a symplectic integrator keeps it bounded, explicit Euler does not
+    (Hairer, Lubich & Wanner 2006, ch. IX).
+
+    ``trajs``: one trajectory or a sequence; one line per trajectory (gid ``"energy"``),
+    colour C0, C1, ... in turn, solid for leapfrog and dashed otherwise, labelled
+    "method, h = ..." unless ``labels`` are given.  relative : draw |H_k - H_0| / |H_0| on
+    a log axis (points where it is 0 are left out) instead of H_k.  time : the x axis is
+    t = k h instead of the step k.  block : for long oscillating runs, draw the maximum of
+    the quantity over consecutive blocks of ``block`` steps (after the initial point), at
+    each block's last step (1: every step).
+    """
+    import matplotlib.pyplot as plt
+
+    items = [trajs] if hasattr(trajs, "energy") else list(trajs) if isinstance(
+        trajs, (list, tuple)) else None
+    if items is None:
+        raise TypeError(f"trajs must be a HamiltonianTrajectory or a list of them, got "
+                        f"{type(trajs).__name__}")
+    if not items:
+        raise ValueError("trajs is empty")
+    if isinstance(block, bool) or int(block) != block or block < 1:
+        raise ValueError(f"block must be an integer >= 1, got {block!r}")
+    block = int(block)
+    labs = None if labels is None else list(labels)
+    if labs is not None and len(labs) != len(items):
+        raise ValueError(f"labels must have one entry per trajectory ({len(items)}), got "
+                         f"{len(labs)}")
+    data = []
+    for k, t in enumerate(items):
+        en = getattr(t, "energy", None)
+        if not hasattr(t, "h") or not hasattr(t, "method"):
+            raise TypeError(f"trajs[{k}] must be a HamiltonianTrajectory, got "
+                            f"{type(t).__name__}")
+        if en is None:
+            raise ValueError(f"trajs[{k}] has no energy: run leapfrog / explicit_euler with "
+                             "loss=")
+        en = np.asarray(en, dtype=float)
+        if en.ndim != 1 or en.size < 1:
+            raise ValueError(f"trajs[{k}].energy must be 1-D and non-empty, got {en.shape}")
+        if relative and en[0] == 0.0:
+            raise ValueError(f"trajs[{k}]: H_0 = 0, the relative error is undefined")
+        data.append((t, en))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    for k, (t, en) in enumerate(data):
+        steps = np.arange(en.size, dtype=float)
+        xx = steps * float(t.h) if time else steps
+        if relative:
+            y = np.abs(en - en[0]) / abs(en[0])
+            y = np.where(y > 0, y, np.nan)
+        else:
+            y = en
+        if block > 1 and y.size > 1:
+            m = (y.size - 1) // block
+            rest = y[1:1 + m * block].reshape(m, block)
+            with np.errstate(all="ignore"):
+                mx = np.where(np.all(np.isnan(rest), axis=1), np.nan,
+                              np.nanmax(np.where(np.isnan(rest), -np.inf, rest), axis=1))
+            xx = np.concatenate([xx[:1], xx[block:1 + m * block:block]])
+            y = np.concatenate([y[:1], mx])
+        name = {"explicit_euler": "explicit Euler"}.get(t.method, t.method.replace("_", " "))
+        lab = labs[k] if labs is not None else f"{name}, h = {t.h:g}"
+        ls = "-" if t.method == "leapfrog" else "--"
+        ax.plot(xx, y, ls, color=f"C{k % 10}", lw=1.2, gid="energy", label=lab)
+    if relative:
+        ax.set_yscale("log")
+        ax.set_ylabel(r"$|H_k - H_0| \,/\, |H_0|$")
+    else:
+        ax.set_ylabel(r"energy $H = |p|^2/2 + L(x)$")
+    ax.set_xlabel("time $t = k h$" if time else "step $k$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def _game_panel(ax: Any, trajs: list, xlabel: str, ylabel: str, title: str | None,
+                equilibrium: Any) -> None:
+    from matplotlib.lines import Line2D
+
+    for k, t in enumerate(trajs):
+        x = np.asarray(t.x, dtype=float).reshape(len(t.x), -1)[:, 0]
+        y = np.asarray(t.y, dtype=float).reshape(len(t.y), -1)[:, 0]
+        col = METHOD_COLOURS.get(t.method, f"C{(k + 5) % 10}")
+        lab = METHOD_NAMES.get(t.method, t.method)
+        if t.diverged_at is not None:
+            lab += f" (diverged at step {t.diverged_at})"
+        else:
+            lab += f": |z| {float(t.distance[0]):.2g} -> {float(t.distance[-1]):.2g}"
+        lw = METHOD_WIDTHS.get(t.method, 1.0)
+        ax.plot(x, y, "-", color=col, lw=lw, alpha=0.45 if lw > 2 else 0.9, gid="trajectory",
+                label=lab)
+        ax.plot([x[-1]], [y[-1]], "o", color=col, ms=5, mec="k", mew=0.5, gid="end")
+    x0 = np.asarray(trajs[0].x, dtype=float).reshape(len(trajs[0].x), -1)[0, 0]
+    y0 = np.asarray(trajs[0].y, dtype=float).reshape(len(trajs[0].y), -1)[0, 0]
+    ax.plot([x0], [y0], "ks", ms=5, gid="start")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], ls="", marker="s", color="k", ms=4))
+    labels.append("start")
+    if equilibrium is not None:
+        ex, ey = equilibrium
+        ax.plot([float(ex)], [float(ey)], "k+", ms=10, mew=1.5, gid="equilibrium")
+        handles.append(Line2D([], [], ls="", marker="+", color="k", ms=8, mew=1.5))
+        labels.append("equilibrium")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(handles, labels, fontsize=6.5, loc="best")
+
+
+def plot_game_trajectories(data: Any, ax: Any = None, *, game: str | None = None,
+                           equilibrium: Any = (0.0, 0.0)) -> Any:
+    """Phase planes (x, y) of min-max game methods: simultaneous and alternating gradient
+    descent-ascent, extragradient (Korpelevich 1976), optimistic GD (Daskalakis et al.
+    2018) and symplectic gradient adjustment (Balduzzi et al. 2018), as in Mescheder et
+    al. 2018, fig. 1.
+
+    data : a :class:`~deeptheory.dynamics.GameFigureData`
+        (:func:`~deeptheory.dynamics.game_trajectories`): two panels, the bilinear game
+        f = a x y and the Dirac-GAN (theta, psi), or the one named by ``game``
+        ("bilinear" or "dirac"); or a dict method -> :class:`~deeptheory.dynamics.
+        GameTrajectory`, or a list of them: one panel.  Players with several coordinates
+        are drawn by their first coordinates.
+    ax : None (a new figure), one Axes for one panel, two Axes for both games.
+    equilibrium : the point drawn as "+" (gid ``"equilibrium"``), None for none; the
+        games of :func:`~deeptheory.dynamics.game_trajectories` have theirs at 0.
+
+    Every trajectory is a line (gid ``"trajectory"``, colour per method, label with
+    |z_0| -> |z_n| or the divergence step) ending in a dot (gid ``"end"``); the common
+    start is a black square (gid ``"start"``).  Returns the Axes, or an array of two.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = []
+    if hasattr(data, "bilinear") and hasattr(data, "dirac"):
+        if game not in (None, "bilinear", "dirac"):
+            raise ValueError(f"game must be None, 'bilinear' or 'dirac', got {game!r}")
+        dg = data.dirac_game
+        reg = []
+        if getattr(dg, "gamma", 0.0):
+            reg.append(rf"R1 $\gamma$ = {dg.gamma:g}")
+        if getattr(dg, "noise_std", 0.0):
+            reg.append(rf"noise $\sigma$ = {dg.noise_std:g}")
+        dname = f"Dirac-GAN ({dg.loss} loss{', ' + ', '.join(reg) if reg else ''})"
+        if game in (None, "bilinear"):
+            btitle = f"bilinear game f = {data.a:g} x y, " + rf"$\eta$ = {data.bilinear_eta:g}"
+            panels.append((list(data.bilinear.values()), "x (minimises)", "y (maximises)",
+                           btitle))
+        if game in (None, "dirac"):
+            panels.append((list(data.dirac.values()), r"generator $\theta$",
+                           r"discriminator $\psi$", f"{dname}, " + rf"$\eta$ = {data.dirac_eta:g}"))
+    else:
+        if game is not None:
+            raise ValueError("game selects a panel of a GameFigureData only")
+        trajs = list(data.values()) if isinstance(data, dict) else (
+            list(data) if isinstance(data, (list, tuple)) else None)
+        if trajs is None:
+            raise TypeError("data must be a GameFigureData, a dict method -> GameTrajectory "
+                            f"or a list of GameTrajectory, got {type(data).__name__}")
+        panels.append((trajs, "$x_1$", "$y_1$", None))
+    for trajs, *_ in panels:
+        if not trajs:
+            raise ValueError("no trajectories to draw")
+        for t in trajs:
+            if not all(hasattr(t, a) for a in ("x", "y", "method", "distance", "diverged_at")):
+                raise TypeError(f"expected GameTrajectory objects, got {type(t).__name__}")
+            if len(t.x) < 1 or len(t.x) != len(t.y):
+                raise ValueError(f"trajectory {t.method!r}: x and y must have the same "
+                                 f"non-zero length, got {len(t.x)} and {len(t.y)}")
+    if equilibrium is not None:
+        try:
+            ex, ey = equilibrium
+            equilibrium = (float(ex), float(ey))
+        except (TypeError, ValueError):
+            raise ValueError("equilibrium must be None or a pair (x*, y*)") from None
+    if ax is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.asarray(ax, dtype=object).ravel()
+        if axes.size != len(panels):
+            raise ValueError(f"ax must hold {len(panels)} Axes (one per panel), got {axes.size}")
+    for a, (trajs, xl, yl, title) in zip(axes, panels, strict=True):
+        _game_panel(a, trajs, xl, yl, title, equilibrium)
+    return axes[0] if len(panels) == 1 else axes
+
+
+def plot_gradient_snr(res: Any, ax: Any = None, *, level: float = 1.0) -> Any:
+    """Signal-to-noise ratio |<g>| / |std g| of the minibatch gradients per layer against
+    epoch (log-log), with the detected drift-to-diffusion transition epochs (Shwartz-Ziv &
+    Tishby 2017, fig. 4; Saxe et al. 2018).
+
+    ``res``: an :class:`~deeptheory.dynamics.SGDPhases` (its smoothed SNR and
+    ``snr_epoch``), or a :class:`~deeptheory.dynamics.GradientSNR` (then smoothed and
+    detected with the defaults of :func:`~deeptheory.dynamics.log_running_median` and
+    :func:`~deeptheory.dynamics.phase_transition_epoch`).  Per layer: the raw SNR faint
+    (gid ``"snr_raw"``), the smoothed SNR solid (gid ``"snr_smooth"``), the transition
+    as a marker on the level line (gid ``"transition"``); the level (default 1) dashed and
+    the pure-noise floor 1/sqrt(B - 1) (B minibatches per epoch) dotted (gid
+    ``"noise_floor"``).  Colours as in :func:`plot_sgd_phases`.
+    """
+    import matplotlib.pyplot as plt
+
+    from .sgd_phases import log_running_median, phase_transition_epoch
+
+    if hasattr(res, "gradients") and hasattr(res, "snr_smooth"):
+        g = res.gradients
+        sm = np.asarray(res.snr_smooth, dtype=float)
+        tr = np.asarray(res.snr_epoch, dtype=float)
+        title = f"{res.activation}: gradient SNR"
+    elif hasattr(res, "snr") and hasattr(res, "epochs"):
+        g = res
+        sm = log_running_median(g.epochs, g.snr)
+        tr = np.atleast_1d(np.asarray(phase_transition_epoch(g, level=level), dtype=float))
+        title = "gradient SNR"
+    else:
+        raise TypeError(f"res must be an SGDPhases or a GradientSNR, got {type(res).__name__}")
+    ep = _as_1d("epochs", g.epochs, 1)
+    snr = np.asarray(g.snr, dtype=float)
+    if snr.ndim != 2 or snr.shape[0] != ep.size or sm.shape != snr.shape:
+        raise ValueError(f"snr and its smoothed version must have shape ({ep.size}, layers), "
+                         f"got {snr.shape} and {sm.shape}")
+    if tr.shape != (snr.shape[1],):
+        raise ValueError(f"one transition epoch per layer expected ({snr.shape[1]}), got "
+                         f"shape {tr.shape}")
+    lev = float(level)
+    if not lev > 0:
+        raise ValueError(f"level must be > 0, got {level!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    n_lay = snr.shape[1]
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, n_lay))
+    for k in range(n_lay):
+        raw = np.where(np.isfinite(snr[:, k]) & (snr[:, k] > 0), snr[:, k], np.nan)
+        ax.loglog(ep, raw, "-", color=colors[k], lw=0.5, alpha=0.3, gid="snr_raw")
+        ax.loglog(ep, sm[:, k], "-", color=colors[k], lw=1.4, gid="snr_smooth",
+                  label=f"L{k + 1}" + (f": {tr[k]:g}" if math.isfinite(tr[k]) else ": none"))
+        if math.isfinite(tr[k]):
+            ax.plot([tr[k]], [lev], "o", color=colors[k], ms=6, mec="k", mew=0.5,
+                    gid="transition")
+    ax.axhline(lev, color="k", ls="--", lw=0.9)
+    nb = int(getattr(g, "n_batches", 0))
+    if nb >= 2:
+        ax.axhline(1.0 / math.sqrt(nb - 1), color="0.4", ls=":", lw=1.0, gid="noise_floor",
+                   label=f"noise floor $1/\\sqrt{{B-1}}$, B = {nb}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"SNR $|\langle g\rangle|_F \,/\, |{\rm std}\, g|_F$")
+    ax.set_title(title + f" (dots: transition epoch, SNR = {lev:g})", fontsize=9)
+    ax.legend(fontsize=7, ncol=2, title="layer: transition epoch", title_fontsize=7)
+    return ax
