@@ -37,6 +37,16 @@ Monte Carlo (:mod:`.sample`, compiled tensor kernels in :mod:`deeptheory.kernels
 :func:`critical_points` (multistart Newton, classified by index).  The neural-network analogy
 (:mod:`.choromanska`, Choromanska et al. 2015): :func:`choromanska_experiment`.
 Figures: :func:`plot_complexity`.
+
+Statics (the Gibbs measure exp(-beta H) / Z): models sharing one interface (``n_spins``,
+``energy(s)``; :mod:`.models`): :class:`IsingLattice` (periodic 1-D/2-D, H = -J sum_<ij>
+s_i s_j - h sum s_i), :class:`SKModel` / :func:`sk_model` (H = -sum_{i<j} J_ij s_i s_j,
+J_ij ~ N(0, 1/N); Sherrington & Kirkpatrick 1975), :class:`MixedSpherical` and the pure
+:class:`PSpinHamiltonian`; exact results (:mod:`.exact`): the 1-D transfer matrix
+:func:`ising_1d`, Onsager's 2-D solution :func:`onsager` and Yang's magnetisation
+:func:`yang_magnetisation`, Kaufman's finite torus :func:`ising_2d_finite`, compiled
+Gray-code enumeration :func:`enumerate_gibbs` (N <= :data:`MAX_ENUM_N`), annealed free
+energies :func:`sk_annealed`, :func:`spherical_annealed`.
 """
 
 from .choromanska import ChoromanskaResult, choromanska_experiment
@@ -53,6 +63,23 @@ from .complexity import (
     theta,
     theta_k,
 )
+from .exact import (
+    MAX_ENUM_N,
+    ONSAGER_BETA_C,
+    ONSAGER_TC,
+    GibbsEnumeration,
+    Ising1D,
+    Ising2D,
+    enumerate_gibbs,
+    ising_1d,
+    ising_1d_correlation,
+    ising_2d_finite,
+    onsager,
+    onsager_free_energy,
+    sk_annealed,
+    spherical_annealed,
+    yang_magnetisation,
+)
 from .finite_n import (
     MAX_EXACT_N,
     MAX_EXACT_WORK,
@@ -65,6 +92,16 @@ from .finite_n import (
     sample_goe,
 )
 from .index_law import hessian_radius, hessian_spectrum_pdf, index_fraction
+from .models import (
+    IsingLattice,
+    MixedSpherical,
+    SKModel,
+    ising_energy,
+    mixed_spherical,
+    sk_model,
+    spherical_energy,
+    spherical_gradient,
+)
 from .plotting import MAX_PLOT_INDICES, plot_complexity
 from .sample import (
     MAX_ENTRIES,
@@ -82,6 +119,29 @@ from .sample import (
 )
 
 __all__ = [
+    "MAX_ENUM_N",
+    "ONSAGER_TC",
+    "ONSAGER_BETA_C",
+    "GibbsEnumeration",
+    "Ising1D",
+    "Ising2D",
+    "enumerate_gibbs",
+    "ising_1d",
+    "ising_1d_correlation",
+    "ising_2d_finite",
+    "onsager",
+    "onsager_free_energy",
+    "yang_magnetisation",
+    "sk_annealed",
+    "spherical_annealed",
+    "IsingLattice",
+    "SKModel",
+    "MixedSpherical",
+    "sk_model",
+    "mixed_spherical",
+    "ising_energy",
+    "spherical_energy",
+    "spherical_gradient",
     "ChoromanskaResult",
     "CriticalPoints",
     "GDResult",

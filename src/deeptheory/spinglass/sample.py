@@ -101,6 +101,18 @@ class PSpinHamiltonian(Result):
     def flat(self) -> np.ndarray:
         return self.tensor.reshape(-1)
 
+    @property
+    def n_spins(self) -> int:
+        """N (the interface shared with the Ising-spin models of :mod:`.models`)."""
+        return self.N
+
+    def energy(self, s: Any) -> np.ndarray:
+        """Total energies T(s, ..., s) of points s (..., N) on |s|^2 = N (batched); see
+        :func:`deeptheory.spinglass.models.spherical_energy`."""
+        from .models import spherical_energy
+
+        return spherical_energy(self, s)
+
 
 def sample_hamiltonian(N: int, p: int, seed: Any = 0) -> PSpinHamiltonian:
     """Sample a spherical pure p-spin Hamiltonian (Auffinger, Ben Arous & Cerny 2013, eq. 1.1).
