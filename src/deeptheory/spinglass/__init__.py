@@ -46,7 +46,11 @@ J_ij ~ N(0, 1/N); Sherrington & Kirkpatrick 1975), :class:`MixedSpherical` and t
 :func:`ising_1d`, Onsager's 2-D solution :func:`onsager` and Yang's magnetisation
 :func:`yang_magnetisation`, Kaufman's finite torus :func:`ising_2d_finite`, compiled
 Gray-code enumeration :func:`enumerate_gibbs` (N <= :data:`MAX_ENUM_N`), annealed free
-energies :func:`sk_annealed`, :func:`spherical_annealed`.
+energies :func:`sk_annealed`, :func:`spherical_annealed`.  Monte Carlo (:mod:`.montecarlo`,
+compiled in :mod:`deeptheory.kernels.spin_mc`, seeded, parallel over replicas):
+:func:`metropolis` (checkerboard on lattices), :func:`parallel_tempering` with
+:func:`temperature_ladder` (Hukushima & Nemoto 1996), thermodynamic integration
+:func:`log_partition_ti`, and :func:`sk_ground_state_extrapolation` (N^{-2/3} fit).
 """
 
 from .choromanska import ChoromanskaResult, choromanska_experiment
@@ -102,6 +106,18 @@ from .models import (
     spherical_energy,
     spherical_gradient,
 )
+from .montecarlo import (
+    MAX_MC_SWEEP_WORK,
+    SK_GROUND_STATE,
+    GroundStateFit,
+    SpinMCResult,
+    TIResult,
+    log_partition_ti,
+    metropolis,
+    parallel_tempering,
+    sk_ground_state_extrapolation,
+    temperature_ladder,
+)
 from .plotting import MAX_PLOT_INDICES, plot_complexity
 from .sample import (
     MAX_ENTRIES,
@@ -119,6 +135,16 @@ from .sample import (
 )
 
 __all__ = [
+    "metropolis",
+    "parallel_tempering",
+    "temperature_ladder",
+    "log_partition_ti",
+    "sk_ground_state_extrapolation",
+    "SpinMCResult",
+    "TIResult",
+    "GroundStateFit",
+    "SK_GROUND_STATE",
+    "MAX_MC_SWEEP_WORK",
     "MAX_ENUM_N",
     "ONSAGER_TC",
     "ONSAGER_BETA_C",
