@@ -51,6 +51,14 @@ compiled in :mod:`deeptheory.kernels.spin_mc`, seeded, parallel over replicas):
 :func:`metropolis` (checkerboard on lattices), :func:`parallel_tempering` with
 :func:`temperature_ladder` (Hukushima & Nemoto 1996), thermodynamic integration
 :func:`log_partition_ti`, and :func:`sk_ground_state_extrapolation` (N^{-2/3} fit).
+Replica theory: SK (:mod:`.replica`; Parisi 1979-80): :func:`sk_rs_free_energy`, the
+de Almeida-Thouless line :func:`sk_at_temperature`, :func:`sk_1rsb`, the k-step Parisi
+solver :func:`sk_parisi` and :func:`sk_ground_state` (-0.763166, Crisanti & Rizzo 2002);
+the spherical p-spin in Crisanti-Sommers units (:mod:`.spherical_statics`; Crisanti &
+Sommers 1992): :func:`spherical_1rsb`, :func:`spherical_static_transition`,
+:func:`spherical_dynamic_transition`, :func:`spherical_threshold`,
+:func:`spherical_ground_state` and the unit conversions :func:`cs_to_abc`,
+:func:`abc_to_cs` (energies and temperatures x sqrt 2 into the complexity functions' units).
 """
 
 from .choromanska import ChoromanskaResult, choromanska_experiment
@@ -119,6 +127,21 @@ from .montecarlo import (
     temperature_ladder,
 )
 from .plotting import MAX_PLOT_INDICES, plot_complexity
+from .replica import (
+    SK_GROUND_STATE_PARISI,
+    SK_GROUND_STATE_RS,
+    SK1RSBResult,
+    SKGroundState,
+    SKParisiResult,
+    SKRSResult,
+    sk_1rsb,
+    sk_at_temperature,
+    sk_ground_state,
+    sk_parisi,
+    sk_parisi_functional,
+    sk_replicon,
+    sk_rs_free_energy,
+)
 from .sample import (
     MAX_ENTRIES,
     MAX_GD_WORK,
@@ -133,8 +156,53 @@ from .sample import (
     riemannian_hessian,
     sample_hamiltonian,
 )
+from .spherical_statics import (
+    SPHERICAL_MEASURES,
+    SphericalGroundState,
+    SphericalStatics,
+    SphericalThreshold,
+    SphericalTransition,
+    abc_to_cs,
+    cs_to_abc,
+    spherical_1rsb,
+    spherical_1rsb_functional,
+    spherical_dynamic_transition,
+    spherical_ground_state,
+    spherical_rs_free_energy,
+    spherical_static_transition,
+    spherical_threshold,
+    spherical_x_star,
+)
 
 __all__ = [
+    "SPHERICAL_MEASURES",
+    "SphericalStatics",
+    "SphericalTransition",
+    "SphericalGroundState",
+    "SphericalThreshold",
+    "cs_to_abc",
+    "abc_to_cs",
+    "spherical_rs_free_energy",
+    "spherical_1rsb_functional",
+    "spherical_1rsb",
+    "spherical_x_star",
+    "spherical_static_transition",
+    "spherical_dynamic_transition",
+    "spherical_threshold",
+    "spherical_ground_state",
+    "SKRSResult",
+    "SK1RSBResult",
+    "SKParisiResult",
+    "SKGroundState",
+    "sk_rs_free_energy",
+    "sk_replicon",
+    "sk_at_temperature",
+    "sk_parisi_functional",
+    "sk_parisi",
+    "sk_1rsb",
+    "sk_ground_state",
+    "SK_GROUND_STATE_RS",
+    "SK_GROUND_STATE_PARISI",
     "metropolis",
     "parallel_tempering",
     "temperature_ladder",
