@@ -25,7 +25,8 @@ from deeptheory._api import (
 PILLARS = ["kernels", "meanfield", "rmt", "spinglass", "infotheory", "dynamics"]
 # configuration objects (the systems a dynamics estimator runs), not result records
 CONFIGS = {"DiscreteRNN", "RateNetwork", "DeepMap", "MapSystem", "FlowSystem", "MLPField",
-           "TrainConfig", "BilinearGame", "DiracGAN"}
+           "TrainConfig", "BilinearGame", "DiracGAN",
+           "GaussianMixture", "ForwardProcess"}
 
 
 def _public_classes():

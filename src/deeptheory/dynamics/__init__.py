@@ -46,7 +46,11 @@ stability regions and rates on quadratics, continuous limits, backward error ana
 (:mod:`.hamiltonian`: :func:`leapfrog`, :func:`explicit_euler`), min-max games
 (:mod:`.games`: simultaneous, alternating, extragradient, optimistic and SGA updates on
 :class:`BilinearGame` and :class:`DiracGAN`), and the drift and diffusion phases of SGD
-beside the information plane (:mod:`.sgd_phases`: :func:`sgd_phases`).
+beside the information plane (:mod:`.sgd_phases`: :func:`sgd_phases`); score-based
+diffusion on Gaussian-mixture data with exact scores (:mod:`.diffusion`: :class:`GaussianMixture`,
+:class:`ForwardProcess`, :func:`marginal`, :func:`probability_flow_sample` on the shared
+compiled integrator, :func:`reverse_sde_sample`, :func:`compare_to_target`,
+:func:`flow_error_order`).
 
 Optimal transport (:mod:`.transport`): :func:`ot_assignment`, :func:`wasserstein2`,
 :func:`gaussian_w2`, :func:`displacement_interpolation`; the geodesic diagnostics of layer
@@ -56,6 +60,19 @@ outputs :func:`line_shape_score`, :func:`ot_score`, :func:`track_distance`,
 Units: exponents in nats per step (maps) or per unit time (flows), sorted descending.
 """
 
+from .diffusion import (
+    DiffusionSamples,
+    FlowOrder,
+    ForwardProcess,
+    GaussianMixture,
+    SampleCheck,
+    compare_to_target,
+    flow_error_order,
+    marginal,
+    marginal_score,
+    probability_flow_sample,
+    reverse_sde_sample,
+)
 from .games import (
     BilinearGame,
     DiracGAN,
@@ -200,6 +217,17 @@ from .transport import (
 )
 
 __all__ = [
+    "GaussianMixture",
+    "ForwardProcess",
+    "DiffusionSamples",
+    "SampleCheck",
+    "FlowOrder",
+    "marginal",
+    "marginal_score",
+    "probability_flow_sample",
+    "reverse_sde_sample",
+    "compare_to_target",
+    "flow_error_order",
     "FlowTrajectory",
     "LocalErrorOrder",
     "OptimalParameters",

@@ -1,13 +1,24 @@
-"""Compiled batched integrators for the ODE flow of a one-hidden-layer vector field.
+"""Compiled batched ODE integrators: Euler, RK4 and Dormand-Prince 5(4), one copy each,
+for any compiled right-hand side; built in for a one-hidden-layer vector field.
 
-Vector field (the only model this module knows)::
+The step loops (:func:`ode_fixed_point`, :func:`ode_dopri_point`) call
+``ode_rhs(p, t, y, scratch, out)``: out = f(y, t) for one state y, with ``p`` a tuple of
+parameters passed through and ``scratch`` the right-hand side's own scratch.  The drivers
+``ode_fixed_run``, ``ode_dopri_run`` and ``ode_eval_run`` (f at one time for every row)
+take (p, n_scratch, ...).  In this module ``ode_rhs`` is the one-hidden-layer field
 
     f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t),      z in R^d, hidden width H,
 
-with phi an activation evaluated by ``act_eval(code, 0, x)`` and the weights given at
-nodes t_0 < ... < t_K (``tn``; arrays w1 (K+1, H, d), b1 (K+1, H), w2 (K+1, d, H),
-b2 (K+1, d)), linearly interpolated in t and held constant outside [t_0, t_K]
-(K = 0: constant weights).  The interpolation is applied to the two affine maps,
+(p = (code, tn, w1t, b1, w2, b2)), behind the entry points ``ode_fixed`` and ``ode_dopri``
+that :func:`deeptheory.dynamics.odeint_batch` calls.  :func:`ode_specialise` compiles the
+same drivers (the same code objects) with another compiled right-hand side, and
+:func:`ode_python_family` with a NumPy one (object mode, once per stage for a whole batch
+passed as one state): there is no second copy of any scheme.
+
+The one-hidden-layer field: phi an activation evaluated by ``act_eval(code, 0, x)`` and the
+weights given at nodes t_0 < ... < t_K (``tn``; arrays w1 (K+1, H, d), b1 (K+1, H), w2
+(K+1, d, H), b2 (K+1, d)), linearly interpolated in t and held constant outside
+[t_0, t_K] (K = 0: constant weights).  The interpolation is applied to the two affine maps,
 W(t) z + b(t) = (1 - s) (W_k z + b_k) + s (W_{k+1} z + b_{k+1}), so no interpolated
 matrix is ever formed.
 
@@ -15,7 +26,10 @@ Each of the n initial points (rows of x0) is integrated on its own, in a ``prang
 over chunks of ``_CHUNK`` points (one scratch allocation per chunk; nothing is allocated
 inside the step loop); serial and parallel drivers share one body, so they agree bitwise
 (:func:`deeptheory.kernels._threads.pick` chooses).  Time may run forwards or backwards
-(``sign`` = +1 or -1).
+(``sign`` = +1 or -1).  The per-point loops are compiled without reference counting
+(``_nrt=False``; they allocate nothing): with it, every tuple item and scratch slice the
+right-hand side takes costs two atomic operations per evaluation, measured 15-25% of the
+whole run for the field below.
 
 Field evaluation (:func:`ode_field`), the whole cost: the drivers transpose W1 once to
 (K+1, d, H) so the pre-activation b1 + sum_j W1[:, j] z_j runs over contiguous rows of
@@ -28,7 +42,8 @@ with d = 2 both nodes' pre-activations are formed in one pass.  Width 64, d = 2 
 x86-64 core with AVX2: about 0.24 us per evaluation (0.25 us between nodes), against 1.3
 us with libm's tanh and plain loops (benchmarks/bench_dynamics.py --part ode).
 
-* Fixed steps (``scheme`` 1 Euler, 2 classical RK4): ``n_steps`` equal steps h from t0;
+* Fixed steps (``scheme`` 1 Euler, 2 classical RK4): ``n_steps`` equal steps h from t0
+  (stage times t0 + s h and (t0 + s h) + h / 2, in these floating-point expressions);
   the state after step ``out_step[j]`` is written to ``states[j]``.
 * Dormand-Prince 5(4) (Dormand & Prince 1980; Hairer, Norsett & Wanner, *Solving ODEs I*,
   2nd ed. 1993, sec. II.4-5): the standard tableau with FSAL; local error estimate
@@ -48,18 +63,27 @@ not be cured by shrinking the step.  A failed point stops; its remaining outputs
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import CodeType, FunctionType, SimpleNamespace
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import njit, objmode, prange, types
 from numba.extending import intrinsic
 
 from ._builtin_eval import act_eval
-from ._specialise import kernel
+from ._specialise import _SPECS, _code_names, kernel
 from .activation_defs import BUILTIN_DEFS
 
-__all__ = ["ODE_NS_PER_UNIT", "ODE_SCHEMES", "ODE_STATUS"]
+__all__ = [
+    "ODE_NS_PER_UNIT", "ODE_SCHEMES", "ODE_STATUS", "ode_python_family", "ode_specialise",
+    "python_rhs",
+]
 
 #: fixed-step schemes (name -> kernel flag)
 ODE_SCHEMES = {"euler": 1, "rk4": 2}
@@ -107,12 +131,31 @@ def _bits_f64(typingctx, v):
 
 
 @kernel(inline="always", error_model="numpy")
+def ode_exp(y):  # pragma: no cover - compiled
+    """exp(y) for -708 <= y <= 709 by Cephes' exp.c (Moshier 1989) without branches, so a
+    loop of it vectorises: y = n ln2 + r, |r| <= ln2 / 2 (ln2 split in two so n ln2_hi is
+    exact), exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n built from its
+    exponent bits (valid for -1022 < n < 1024, hence the range).  Max error 2 ulp
+    (tests/test_dynamics_diffusion); the caller clamps y."""
+    nb = y * _LOG2E + _ROUND
+    n = nb - _ROUND
+    r = (y - n * _LN2_HI) - n * _LN2_LO
+    rr = r * r
+    rp = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr
+              + 9.99999999999999999910e-1)
+    qr = (((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+           + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0)
+    e = 1.0 + 2.0 * (rp / (qr - rp))
+    # times 2^n: exponent field n + 1023 (n = the low bits of nb)
+    return e * _bits_f64((_f64_bits(nb) - _f64_bits(_ROUND) + 1023) << 52)
+
+
+@kernel(inline="always", error_model="numpy")
 def ode_tanh(x):  # pragma: no cover - compiled
     """tanh(x) by Cephes' algorithm (Moshier, *Methods and Programs for Mathematical
     Functions*, 1989; tanh.c, exp.c), written without branches so a loop of it vectorises:
     |x| < 0.625: x + x s P(s) / Q(s), s = x^2 (rational minimax); otherwise
-    1 - 2 / (exp(2|x|) + 1) with exp(y) = 2^n (Q(r^2) + r P(r^2)) / (Q(r^2) - r P(r^2)),
-    y = n ln2 + r, |r| <= ln2 / 2, and 2^n built from its exponent bits.  Both branches are
+    1 - 2 / (exp(2|x|) + 1) with exp by :func:`ode_exp`.  Both branches are
     computed on |x| and one selected, the sign restored by ``copysign`` (tanh(-0) = -0,
     +-inf -> +-1, nan -> nan; no masked store); |x| > 20 is clamped in the exp (tanh(20)
     rounds to 1).  Max error 1.46 ulp against an 80-bit reference (libm's tanh: 1.2 ulp;
@@ -128,18 +171,7 @@ def ode_tanh(x):  # pragma: no cover - compiled
     big = ax
     if big > 20.0:
         big = 20.0
-    y = big + big
-    nb = y * _LOG2E + _ROUND
-    n = nb - _ROUND
-    r = (y - n * _LN2_HI) - n * _LN2_LO
-    rr = r * r
-    rp = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr
-              + 9.99999999999999999910e-1)
-    qr = (((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
-           + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0)
-    e = 1.0 + 2.0 * (rp / (qr - rp))
-    # times 2^n, 0 <= n <= 58: exponent field n + 1023 (n = the low bits of nb)
-    e *= _bits_f64((_f64_bits(nb) - _f64_bits(_ROUND) + 1023) << 52)
+    e = ode_exp(big + big)
     # |x| < 0.625: |x| + |x| s P(s) / Q(s); else 1 - 2 / (e + 1); one division for both
     if ax < 0.625:
         base = ax
@@ -265,23 +297,40 @@ def ode_field(code, tn, w1t, b1, w2, b2, t, z, a, a1, out):  # pragma: no cover 
             out[i] = r * q0 + s * q1
 
 
-@kernel()
-def ode_fixed_point(
-    code, tn, w1t, b1, w2, b2, i, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
-    work,
-):  # pragma: no cover - compiled
-    """Integrate point i with ``n_steps`` fixed steps (scheme 1 Euler, 2 RK4); ``work`` is
-    scratch of length :func:`ode_work_size` (every entry written before it is read)."""
-    d = x0.shape[1]
+@kernel(inline="always")
+def ode_rhs(p, t, y, scratch, out):  # pragma: no cover - compiled
+    """The right-hand side the generic drivers call: here the one-hidden-layer field,
+    out = f(y, t) by :func:`ode_field` with p = (code, tn, w1t, b1, w2, b2) (w1t the
+    transposed W1, :func:`ode_transpose_w1`) and ``scratch`` of length >= 2 H.
+    :func:`ode_specialise` compiles the drivers again with another ``ode_rhs``."""
+    code, tn, w1t, b1, w2, b2 = p
     hdim = w1t.shape[2]
+    ode_field(code, tn, w1t, b1, w2, b2, t, y, scratch[:hdim], scratch[hdim:2 * hdim], out)
+
+
+@kernel()
+def ode_work_size(d, n_scratch):  # pragma: no cover - compiled
+    """Scratch length of one point: 11 vectors of length d (the stages of the largest
+    scheme, Dormand-Prince) and the ``n_scratch`` entries the right-hand side asks for."""
+    return 11 * d + n_scratch
+
+
+@kernel(_nrt=False)
+def ode_fixed_point(
+    p, i, x0, t0, h, n_steps, scheme, out_step, states, status, nfev, work,
+):  # pragma: no cover - compiled
+    """Integrate point i of y' = ode_rhs(p, t, y) with ``n_steps`` fixed steps h from t0
+    (scheme 1 Euler, 2 classical RK4); the state after step ``out_step[j]`` goes to
+    states[j, i].  ``work``: scratch of length :func:`ode_work_size` (every entry written
+    before it is read; the right-hand side gets work[11 d:])."""
+    d = x0.shape[1]
     y = work[0:d]
     yt = work[d:2 * d]
     k1 = work[2 * d:3 * d]
     k2 = work[3 * d:4 * d]
     k3 = work[4 * d:5 * d]
     k4 = work[5 * d:6 * d]
-    a = work[11 * d:11 * d + hdim]
-    a1 = work[11 * d + hdim:11 * d + 2 * hdim]
+    scr = work[11 * d:]
     for j in range(d):
         y[j] = x0[i, j]
     n_out = out_step.shape[0]
@@ -293,7 +342,7 @@ def ode_fixed_point(
     ev = 0
     for step in range(n_steps):
         t = t0 + step * h
-        ode_field(code, tn, w1t, b1, w2, b2, t, y, a, a1, k1)
+        ode_rhs(p, t, y, scr, k1)
         ev += 1
         if scheme == 1:
             for j in range(d):
@@ -302,13 +351,13 @@ def ode_fixed_point(
             h2 = 0.5 * h
             for j in range(d):
                 yt[j] = y[j] + h2 * k1[j]
-            ode_field(code, tn, w1t, b1, w2, b2, t + h2, yt, a, a1, k2)
+            ode_rhs(p, t + h2, yt, scr, k2)
             for j in range(d):
                 yt[j] = y[j] + h2 * k2[j]
-            ode_field(code, tn, w1t, b1, w2, b2, t + h2, yt, a, a1, k3)
+            ode_rhs(p, t + h2, yt, scr, k3)
             for j in range(d):
                 yt[j] = y[j] + h * k3[j]
-            ode_field(code, tn, w1t, b1, w2, b2, t0 + (step + 1) * h, yt, a, a1, k4)
+            ode_rhs(p, t0 + (step + 1) * h, yt, scr, k4)
             ev += 3
             h6 = h / 6.0
             for j in range(d):
@@ -331,34 +380,45 @@ def ode_fixed_point(
 
 
 @kernel()
-def ode_work_size(d, hdim):  # pragma: no cover - compiled
-    """Scratch length of one point: 11 vectors of length d and 2 of length H."""
-    return 11 * d + 2 * hdim
-
-
-@kernel()
 def ode_fixed_chunk(
-    code, tn, w1t, b1, w2, b2, lo, hi, x0, t0, h, n_steps, scheme, out_step, states, status,
-    nfev,
+    p, n_scratch, lo, hi, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
 ):  # pragma: no cover - compiled
-    """Points lo..hi-1 of :func:`ode_fixed` with one scratch allocation."""
-    work = np.empty(ode_work_size(x0.shape[1], w1t.shape[2]))
+    """Points lo..hi-1 of :func:`ode_fixed_run` with one scratch allocation."""
+    work = np.empty(ode_work_size(x0.shape[1], n_scratch))
     for i in range(lo, hi):
-        ode_fixed_point(code, tn, w1t, b1, w2, b2, i, x0, t0, h, n_steps, scheme, out_step,
-                        states, status, nfev, work)
+        ode_fixed_point(p, i, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
+                        work)
 
 
 @kernel(role="cpu", parallel=True)
+def ode_fixed_run(
+    p, n_scratch, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
+):  # pragma: no cover - compiled
+    """Fixed-step Euler / RK4 of y' = ode_rhs(p, t, y) for every row of x0 (thread pool,
+    chunks of ``_CHUNK`` points); see :func:`ode_fixed_point`."""
+    n = x0.shape[0]
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        ode_fixed_chunk(p, n_scratch, c * _CHUNK, min(n, (c + 1) * _CHUNK), x0, t0, h,
+                        n_steps, scheme, out_step, states, status, nfev)
+
+
+@kernel(role="cpu")
+def ode_fixed_run_serial(
+    p, n_scratch, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
+):  # pragma: no cover - compiled
+    """:func:`ode_fixed_run` on the calling thread (bitwise the same)."""
+    ode_fixed_chunk(p, n_scratch, 0, x0.shape[0], x0, t0, h, n_steps, scheme, out_step,
+                    states, status, nfev)
+
+
+@kernel(role="cpu")
 def ode_fixed(
     code, tn, w1, b1, w2, b2, x0, t0, h, n_steps, scheme, out_step, states, status, nfev,
 ):  # pragma: no cover - compiled
-    """Fixed-step Euler / RK4 for every row of x0 (thread pool, chunks of ``_CHUNK``
-    points); see :func:`ode_fixed_point`."""
+    """:func:`ode_fixed_run` for the one-hidden-layer field (thread pool)."""
     w1t = ode_transpose_w1(w1)
-    n = x0.shape[0]
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        ode_fixed_chunk(code, tn, w1t, b1, w2, b2, c * _CHUNK, min(n, (c + 1) * _CHUNK), x0,
-                        t0, h, n_steps, scheme, out_step, states, status, nfev)
+    ode_fixed_run((code, tn, w1t, b1, w2, b2), 2 * w1t.shape[2], x0, t0, h, n_steps, scheme,
+                  out_step, states, status, nfev)
 
 
 @kernel(role="cpu")
@@ -367,8 +427,8 @@ def ode_fixed_serial(
 ):  # pragma: no cover - compiled
     """:func:`ode_fixed` on the calling thread (bitwise the same)."""
     w1t = ode_transpose_w1(w1)
-    ode_fixed_chunk(code, tn, w1t, b1, w2, b2, 0, x0.shape[0], x0, t0, h, n_steps, scheme,
-                    out_step, states, status, nfev)
+    ode_fixed_run_serial((code, tn, w1t, b1, w2, b2), 2 * w1t.shape[2], x0, t0, h, n_steps,
+                         scheme, out_step, states, status, nfev)
 
 
 @kernel()
@@ -383,18 +443,17 @@ def ode_rms(err, y, ynew, rtol, atol):  # pragma: no cover - compiled
     return math.sqrt(acc / d)
 
 
-@kernel()
+@kernel(_nrt=False)
 def ode_dopri_point(
-    code, tn, w1t, b1, w2, b2, i, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max,
-    max_steps, states, status, counts, work,
+    p, i, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max, max_steps, states,
+    status, counts, work,
 ):  # pragma: no cover - compiled
-    """Dormand-Prince 5(4) for point i from t0 through every time in ``stops`` (monotone in
-    the direction ``sign``); at stops[m] with out_idx[m] >= 0 write states[out_idx[m], i].
-    counts[i] = (accepted steps, rejected steps, field evaluations).  ``work``: scratch of
-    length :func:`ode_work_size` (every entry written before it is read), w1t the
-    transposed W1 (:func:`ode_transpose_w1`)."""
+    """Dormand-Prince 5(4) of y' = ode_rhs(p, t, y) for point i from t0 through every time
+    in ``stops`` (monotone in the direction ``sign``); at stops[m] with out_idx[m] >= 0
+    write states[out_idx[m], i].  counts[i] = (accepted steps, rejected steps, field
+    evaluations).  ``work``: scratch of length :func:`ode_work_size` (every entry written
+    before it is read; the right-hand side gets work[11 d:])."""
     d = x0.shape[1]
-    hdim = w1t.shape[2]
     y = work[0:d]
     yn = work[d:2 * d]
     yt = work[2 * d:3 * d]
@@ -406,14 +465,13 @@ def ode_dopri_point(
     k5 = work[8 * d:9 * d]
     k6 = work[9 * d:10 * d]
     k7 = work[10 * d:11 * d]
-    a = work[11 * d:11 * d + hdim]
-    a1 = work[11 * d + hdim:11 * d + 2 * hdim]
+    scr = work[11 * d:]
+    # time 0 of the outputs is t0 itself
     for j in range(d):
         y[j] = x0[i, j]
-    # time 0 of the outputs is t0 itself
-    states[0, i, :] = y
+        states[0, i, j] = y[j]
     t = t0
-    ode_field(code, tn, w1t, b1, w2, b2, t, y, a, a1, k1)
+    ode_rhs(p, t, y, scr, k1)
     nfev = 1
     # initial step (Hairer, Norsett & Wanner, sec. II.4, p. 169), p + 1 = 5
     if h_first > 0.0:
@@ -434,7 +492,7 @@ def ode_dopri_point(
         h0 = min(h0, h_max)
         for j in range(d):
             yt[j] = y[j] + sign * h0 * k1[j]
-        ode_field(code, tn, w1t, b1, w2, b2, t + sign * h0, yt, a, a1, k2)
+        ode_rhs(p, t + sign * h0, yt, scr, k2)
         nfev += 1
         d2 = 0.0
         for j in range(d):
@@ -472,29 +530,29 @@ def ode_dopri_point(
         hs = sign * h_try
         for j in range(d):
             yt[j] = y[j] + hs * (0.2 * k1[j])
-        ode_field(code, tn, w1t, b1, w2, b2, t + 0.2 * hs, yt, a, a1, k2)
+        ode_rhs(p, t + 0.2 * hs, yt, scr, k2)
         for j in range(d):
             yt[j] = y[j] + hs * (3.0 / 40.0 * k1[j] + 9.0 / 40.0 * k2[j])
-        ode_field(code, tn, w1t, b1, w2, b2, t + 0.3 * hs, yt, a, a1, k3)
+        ode_rhs(p, t + 0.3 * hs, yt, scr, k3)
         for j in range(d):
             yt[j] = y[j] + hs * (44.0 / 45.0 * k1[j] - 56.0 / 15.0 * k2[j]
                                  + 32.0 / 9.0 * k3[j])
-        ode_field(code, tn, w1t, b1, w2, b2, t + 0.8 * hs, yt, a, a1, k4)
+        ode_rhs(p, t + 0.8 * hs, yt, scr, k4)
         for j in range(d):
             yt[j] = y[j] + hs * (19372.0 / 6561.0 * k1[j] - 25360.0 / 2187.0 * k2[j]
                                  + 64448.0 / 6561.0 * k3[j] - 212.0 / 729.0 * k4[j])
-        ode_field(code, tn, w1t, b1, w2, b2, t + 8.0 / 9.0 * hs, yt, a, a1, k5)
+        ode_rhs(p, t + 8.0 / 9.0 * hs, yt, scr, k5)
         for j in range(d):
             yt[j] = y[j] + hs * (9017.0 / 3168.0 * k1[j] - 355.0 / 33.0 * k2[j]
                                  + 46732.0 / 5247.0 * k3[j] + 49.0 / 176.0 * k4[j]
                                  - 5103.0 / 18656.0 * k5[j])
         t_new = t_stop if last else t + hs
-        ode_field(code, tn, w1t, b1, w2, b2, t_new, yt, a, a1, k6)
+        ode_rhs(p, t_new, yt, scr, k6)
         for j in range(d):
             yn[j] = y[j] + hs * (35.0 / 384.0 * k1[j] + 500.0 / 1113.0 * k3[j]
                                  + 125.0 / 192.0 * k4[j] - 2187.0 / 6784.0 * k5[j]
                                  + 11.0 / 84.0 * k6[j])
-        ode_field(code, tn, w1t, b1, w2, b2, t_new, yn, a, a1, k7)
+        ode_rhs(p, t_new, yn, scr, k7)
         nfev += 6
         for j in range(d):
             err[j] = hs * (71.0 / 57600.0 * k1[j] - 71.0 / 16695.0 * k3[j]
@@ -549,29 +607,49 @@ def ode_dopri_point(
 
 @kernel()
 def ode_dopri_chunk(
-    code, tn, w1t, b1, w2, b2, lo, hi, x0, t0, sign, stops, out_idx, rtol, atol, h_first,
-    h_max, max_steps, states, status, counts,
+    p, n_scratch, lo, hi, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max,
+    max_steps, states, status, counts,
 ):  # pragma: no cover - compiled
-    """Points lo..hi-1 of :func:`ode_dopri` with one scratch allocation."""
-    work = np.empty(ode_work_size(x0.shape[1], w1t.shape[2]))
+    """Points lo..hi-1 of :func:`ode_dopri_run` with one scratch allocation."""
+    work = np.empty(ode_work_size(x0.shape[1], n_scratch))
     for i in range(lo, hi):
-        ode_dopri_point(code, tn, w1t, b1, w2, b2, i, x0, t0, sign, stops, out_idx, rtol,
-                        atol, h_first, h_max, max_steps, states, status, counts, work)
+        ode_dopri_point(p, i, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max,
+                        max_steps, states, status, counts, work)
 
 
 @kernel(role="cpu", parallel=True)
+def ode_dopri_run(
+    p, n_scratch, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max, max_steps,
+    states, status, counts,
+):  # pragma: no cover - compiled
+    """Dormand-Prince 5(4) of y' = ode_rhs(p, t, y) for every row of x0 (thread pool,
+    chunks of ``_CHUNK`` points); see :func:`ode_dopri_point`."""
+    n = x0.shape[0]
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        ode_dopri_chunk(p, n_scratch, c * _CHUNK, min(n, (c + 1) * _CHUNK), x0, t0, sign,
+                        stops, out_idx, rtol, atol, h_first, h_max, max_steps, states,
+                        status, counts)
+
+
+@kernel(role="cpu")
+def ode_dopri_run_serial(
+    p, n_scratch, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max, max_steps,
+    states, status, counts,
+):  # pragma: no cover - compiled
+    """:func:`ode_dopri_run` on the calling thread (bitwise the same)."""
+    ode_dopri_chunk(p, n_scratch, 0, x0.shape[0], x0, t0, sign, stops, out_idx, rtol, atol,
+                    h_first, h_max, max_steps, states, status, counts)
+
+
+@kernel(role="cpu")
 def ode_dopri(
     code, tn, w1, b1, w2, b2, x0, t0, sign, stops, out_idx, rtol, atol, h_first, h_max,
     max_steps, states, status, counts,
 ):  # pragma: no cover - compiled
-    """Dormand-Prince 5(4) for every row of x0 (thread pool, chunks of ``_CHUNK`` points);
-    see :func:`ode_dopri_point`."""
+    """:func:`ode_dopri_run` for the one-hidden-layer field (thread pool)."""
     w1t = ode_transpose_w1(w1)
-    n = x0.shape[0]
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        ode_dopri_chunk(code, tn, w1t, b1, w2, b2, c * _CHUNK, min(n, (c + 1) * _CHUNK), x0,
-                        t0, sign, stops, out_idx, rtol, atol, h_first, h_max, max_steps,
-                        states, status, counts)
+    ode_dopri_run((code, tn, w1t, b1, w2, b2), 2 * w1t.shape[2], x0, t0, sign, stops,
+                  out_idx, rtol, atol, h_first, h_max, max_steps, states, status, counts)
 
 
 @kernel(role="cpu")
@@ -581,5 +659,165 @@ def ode_dopri_serial(
 ):  # pragma: no cover - compiled
     """:func:`ode_dopri` on the calling thread (bitwise the same)."""
     w1t = ode_transpose_w1(w1)
-    ode_dopri_chunk(code, tn, w1t, b1, w2, b2, 0, x0.shape[0], x0, t0, sign, stops, out_idx,
-                    rtol, atol, h_first, h_max, max_steps, states, status, counts)
+    ode_dopri_run_serial((code, tn, w1t, b1, w2, b2), 2 * w1t.shape[2], x0, t0, sign, stops,
+                         out_idx, rtol, atol, h_first, h_max, max_steps, states, status,
+                         counts)
+
+
+@kernel()
+def ode_eval_chunk(p, n_scratch, lo, hi, t, y, out):  # pragma: no cover - compiled
+    """out[i] = ode_rhs(p, t, y[i]) for rows lo..hi-1 (one scratch allocation)."""
+    scr = np.empty(n_scratch)
+    for i in range(lo, hi):
+        ode_rhs(p, t, y[i], scr, out[i])
+
+
+@kernel(role="cpu", parallel=True)
+def ode_eval_run(p, n_scratch, t, y, out):  # pragma: no cover - compiled
+    """The right-hand side at time t for every row of y (thread pool): what a stochastic
+    or user-written stepper needs between its own updates."""
+    n = y.shape[0]
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        ode_eval_chunk(p, n_scratch, c * _CHUNK, min(n, (c + 1) * _CHUNK), t, y, out)
+
+
+@kernel(role="cpu")
+def ode_eval_run_serial(p, n_scratch, t, y, out):  # pragma: no cover - compiled
+    """:func:`ode_eval_run` on the calling thread (bitwise the same)."""
+    ode_eval_chunk(p, n_scratch, 0, y.shape[0], t, y, out)
+
+
+# ------------------------------------------------------------------ other right-hand sides
+
+#: the generic drivers and the functions under them that call ``ode_rhs`` (callees first)
+_RHS_GENERIC = (
+    "ode_fixed_point", "ode_fixed_chunk", "ode_fixed_run", "ode_fixed_run_serial",
+    "ode_dopri_point", "ode_dopri_chunk", "ode_dopri_run", "ode_dopri_run_serial",
+    "ode_eval_chunk", "ode_eval_run", "ode_eval_run_serial",
+)
+_RHS_FAMILIES: dict[str, SimpleNamespace] = {}
+_RHS_LOCK = threading.Lock()
+
+
+def _code_digest(code: CodeType, h: Any) -> None:
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            _code_digest(const, h)
+        else:
+            h.update(repr(const).encode())
+
+
+def _fingerprint(func: Any) -> str:
+    """A digest of a compiled function's code and of every compiled function and constant
+    global it reaches (recursively): a changed right-hand side gets new cache entries."""
+    h = hashlib.sha256()
+    seen: set[int] = set()
+
+    def visit(f: Any) -> None:
+        py = getattr(f, "py_func", f)
+        if id(py) in seen:
+            return
+        seen.add(id(py))
+        _code_digest(py.__code__, h)
+        h.update(repr(getattr(f, "targetoptions", None)).encode())
+        for name in sorted(_code_names(py.__code__)):
+            v = py.__globals__.get(name)
+            if hasattr(v, "py_func"):
+                visit(v)
+            elif isinstance(v, (bool, int, float, str, tuple)):
+                h.update(repr((name, v)).encode())
+
+    visit(func)
+    return h.hexdigest()[:16]
+
+
+def ode_specialise(rhs: Any, tag: str, *, cache: bool = True,
+                   refcount: bool = False) -> SimpleNamespace:
+    """The generic drivers compiled with ``ode_rhs`` bound to another right-hand side.
+
+    ``rhs(p, t, y, scratch, out)`` is a Numba-compiled function writing f(y, t) to ``out``
+    for one point y (length d), with ``p`` any tuple of parameters the caller passes
+    through and ``scratch`` (length ``n_scratch``, the drivers' second argument) its own
+    scratch.  It is called from the per-point step loops, which are compiled without
+    reference counting: it must not allocate, and it runs fastest when declared
+    ``inline="always"`` (no slice or tuple access then costs an atomic reference count).
+    Returns a namespace with ``ode_fixed_run`` / ``ode_fixed_run_serial`` (Euler, RK4),
+    ``ode_dopri_run`` / ``ode_dopri_run_serial`` (Dormand-Prince 5(4); Dormand & Prince
+    1980) and ``ode_eval_run`` / ``ode_eval_run_serial`` (f at one time for every row),
+    each taking (p, n_scratch, ...) then the arguments of the one-hidden-layer drivers.
+
+    The drivers are the very code objects of this module, cloned with another global
+    ``ode_rhs`` (as :mod:`deeptheory.kernels._specialise` does for activations) under the
+    name ``<driver>__<tag>_<digest of rhs>``: cached on disk, and a changed ``rhs`` (or
+    anything compiled it calls) gets a new name instead of a stale cache entry.  One
+    family per (tag, digest) per process.  ``cache=False``, ``refcount=True``: for a
+    right-hand side that cannot be cached or needs reference counting in the loops that
+    call it (an ``objmode`` block, :func:`ode_python_family`).
+    """
+    if not hasattr(rhs, "py_func"):
+        raise TypeError(f"rhs must be a numba-compiled function, got {type(rhs).__name__}")
+    if not tag.isidentifier():
+        raise ValueError(f"tag must be an identifier, got {tag!r}")
+    key = f"{tag}_{_fingerprint(rhs)}{'' if cache else '_nocache'}{'_rc' if refcount else ''}"
+    with _RHS_LOCK:
+        fam = _RHS_FAMILIES.get(key)
+        if fam is not None:
+            return fam
+        g = dict(globals())
+        g["ode_rhs"] = rhs
+        out = {}
+        for name in _RHS_GENERIC:
+            spec = _SPECS[name]
+            src = spec.py_func
+            clone = FunctionType(src.__code__, g, name, src.__defaults__, src.__closure__)
+            clone.__qualname__ = f"{name}__{key}"
+            clone.__doc__ = src.__doc__
+            opts = dict(spec.options)
+            if refcount:
+                opts.pop("_nrt", None)
+            g[name] = out[name] = njit(cache=cache, **opts)(clone)
+        fam = _RHS_FAMILIES[key] = SimpleNamespace(**out)
+        return fam
+
+
+class _PythonRhs(threading.local):
+    """The Python right-hand side of :func:`ode_python_family` (per calling thread)."""
+
+    fn: Any = None
+
+
+_PY_RHS = _PythonRhs()
+
+
+@njit(cache=False)
+def _python_rhs(p, t, y, scratch, out):  # pragma: no cover - compiled
+    """out = fn(t, y) with fn the Python function of the calling thread (object mode)."""
+    with objmode():
+        _PY_RHS.fn(t, y, out)
+
+
+def ode_python_family() -> SimpleNamespace:
+    """The generic drivers of :func:`ode_specialise` with a Python right-hand side.
+
+    Within :func:`python_rhs` (fn), the drivers call ``fn(t, y, out)`` (NumPy arrays; fn
+    writes f(y, t) into ``out``) once per stage.  Pass a whole batch of m points in R^d as
+    one point of dimension m d (x0 of shape (1, m d)) so that fn sees every point at once
+    and can vectorise; the steps are then batch-wide (Dormand-Prince controls the RMS error
+    over the batch, as ``scipy.integrate.solve_ivp`` does).  Use the serial drivers: the
+    function is per thread.  Compiled once per process (object mode cannot be cached).
+    """
+    return ode_specialise(_python_rhs, "python", cache=False, refcount=True)
+
+
+@contextmanager
+def python_rhs(fn: Any) -> Iterator[None]:
+    """Bind ``fn(t, y, out)`` as the right-hand side of :func:`ode_python_family` on this
+    thread inside the block (Hairer, Norsett & Wanner 1993 steppers with a NumPy field)."""
+    prev = _PY_RHS.fn
+    _PY_RHS.fn = fn
+    try:
+        yield
+    finally:
+        _PY_RHS.fn = prev
