@@ -367,3 +367,211 @@ def test_ode_flow_spiral(tmp_path, capsys):
                  "--depth", "3", "--epochs", "20", "--block", "euler", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "data=spiral" in text and "block=euler" in text and "ring_separated" not in text
+
+
+# ---------------------------------------------------------------- gibbs
+
+
+def _gibbs_table(out: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-temperature table printed by ``deeptheory gibbs``."""
+    lines = out.splitlines()
+    i = next(j for j, ln in enumerate(lines) if ln.split()[:2] == ["T", "energy"])
+    rows = []
+    for ln in lines[i + 1:]:
+        parts = ln.split()
+        try:
+            float(parts[0])
+        except (ValueError, IndexError):
+            break
+        rows.append(parts)
+    return lines[i].split(), rows
+
+
+def _num(text: str) -> float:
+    return math.nan if text == "-" else float(text)
+
+
+def _gibbs_library(model, t_min, t_max, k, sweeps, copies, seed, method="pt"):
+    """The library's run for the command's ladder and seeds."""
+    from deeptheory import cli
+    from deeptheory import spinglass as sg
+
+    _, mc_seed = cli._gibbs_seeds(seed)
+    betas = cli._gibbs_betas(t_min, t_max, k)
+    if method == "pt":
+        return sg.parallel_tempering(model, betas, sweeps, n_copies=copies, seed=mc_seed), betas
+    return sg.metropolis(model, betas, sweeps, copies, seed=mc_seed), betas
+
+
+def _check_columns(rows, cols, expected):
+    """Each printed column equals the expected array (ascending T: reversed betas) to the
+    printed precision (6 decimals)."""
+    for c, ref in zip(cols, expected, strict=True):
+        got = np.array([_num(r[c]) for r in rows])
+        np.testing.assert_allclose(got, np.asarray(ref, float)[::-1], atol=6e-7, rtol=0,
+                                   err_msg=f"column {c}")
+
+
+def test_gibbs_ising2d_prints_library_values(tmp_path, capsys):
+    from deeptheory import spinglass as sg
+
+    out = tmp_path / "g.png"
+    assert main(["gibbs", "--model", "ising2d", "--l", "6", "--t-min", "1.8", "--t-max", "3",
+                 "--temps", "4", "--sweeps", "400", "--seed", "5", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    head, rows = _gibbs_table(text)
+    assert head[:4] == ["T", "energy", "+-", "Kaufman"] and len(rows) == 4
+    res, betas = _gibbs_library(sg.IsingLattice(6, 2), 1.8, 3.0, 4, 400, 2, 5)
+    kf = sg.ising_2d_finite(betas, 6)
+    _check_columns(rows, range(10), [
+        1 / betas, res.energy.value, res.energy.stderr, kf.energy, res.specific_heat.value,
+        res.specific_heat.stderr, kf.specific_heat, res.magnetisation.value,
+        res.magnetisation.stderr, sg.yang_magnetisation(betas)])
+    # swap rates of the pairs (T_i, next lower T); none below the lowest temperature
+    assert rows[0][-1] == "-"
+    _check_columns(rows[1:], [-1], [res.swap_rates])
+    vals = _values(text)
+    assert float(vals["T_c"].split()[0]) == pytest.approx(sg.ONSAGER_TC, rel=1e-11)
+    z = np.abs(res.energy.value - kf.energy) / res.energy.stderr
+    assert float(vals["max_z_energy"].split()[0]) == pytest.approx(z.max(), rel=2e-3)
+    assert "gibbs: model=ising2d" in text and "wrote" in text
+
+
+def test_gibbs_sk_prints_library_and_replica_values(tmp_path, capsys):
+    from deeptheory import cli
+    from deeptheory import spinglass as sg
+
+    out = tmp_path / "sk.png"
+    assert main(["gibbs", "--model", "sk", "--n", "16", "--t-min", "0.6", "--t-max", "1.5",
+                 "--temps", "4", "--sweeps", "400", "--k-rsb", "1", "--seed", "2",
+                 "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    head, rows = _gibbs_table(text)
+    assert head[-4:] == ["f_theory", "f_RS", "tau_int", "swap"] and len(rows) == 4
+    model_rng, _ = cli._gibbs_seeds(2)
+    res, betas = _gibbs_library(sg.sk_model(16, seed=model_rng), 0.6, 1.5, 4, 400, 2, 2)
+    temps = 1 / betas
+    par = [sg.sk_parisi(t, 0.0, 1) if t < 1 else None for t in temps]
+    rs = sg.sk_rs_free_energy(temps)
+    u_th = [p.energy if p else -b / 2 for p, b in zip(par, betas, strict=True)]
+    f_th = [p.f if p else -t * (math.log(2) + b * b / 4)
+            for p, t, b in zip(par, temps, betas, strict=True)]
+    q2_th = [np.sum(np.diff([0.0, p.m[0], 1.0]) * p.q**2) if p else 1 / (16 * (1 - b * b))
+             for p, b in zip(par, betas, strict=True)]
+    _check_columns(rows, [1, 2, 3, 7, 8, 9, 10, 11], [
+        res.energy.value, res.energy.stderr, u_th, res.q2.value, res.q2.stderr, q2_th, f_th,
+        rs.f])
+    # the specific heat theory is the paramagnet's beta^2 / 2 above T_c only
+    assert [r[6] == "-" for r in rows] == [t < 1 for t in temps[::-1]]
+    vals = _values(text)
+    p_low = sg.sk_parisi(0.6, 0.0, 1)
+    assert [float(v) for v in vals["parisi_q"].split()[:2]] == pytest.approx(p_low.q, abs=1e-6)
+    assert float(vals["rs_q"]) == pytest.approx(float(sg.sk_rs_free_energy(0.6).q), abs=1e-6)
+    q = res.overlaps[:, -1, :].ravel()
+    assert f"mean_abs_q = {np.abs(q).mean():.6f}" in text
+    assert "max_z" not in text  # one disorder sample: no z against the N = inf theory
+
+
+def test_gibbs_ising1d_metropolis_and_exact_columns(tmp_path, capsys):
+    from deeptheory import spinglass as sg
+
+    out = tmp_path / "g1.png"
+    assert main(["gibbs", "--model", "ising1d", "--n", "12", "--t-min", "1", "--t-max", "4",
+                 "--temps", "3", "--sweeps", "300", "--method", "metropolis", "--out",
+                 str(out)]) == 0
+    text = capsys.readouterr().out
+    _, rows = _gibbs_table(text)
+    res, betas = _gibbs_library(sg.IsingLattice(12, 1), 1.0, 4.0, 3, 300, 2, 0, "metropolis")
+    tm = sg.ising_1d(betas, L=12)
+    # <m^2> exact = (1/L) sum_r <s_0 s_r> (an independent formula for the printed chi/(beta N))
+    m2 = np.mean(sg.ising_1d_correlation(betas[:, None], np.arange(12)[None, :], L=12), axis=1)
+    _check_columns(rows, [1, 3, 4, 6, 7, 9], [res.energy.value, tm.energy,
+                                              res.specific_heat.value, tm.specific_heat,
+                                              res.m2.value, m2])
+    assert all(r[-1] == "-" for r in rows)  # no exchanges with --method metropolis
+    assert "swap_rate_min" not in text and "max_z_m2" in text
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["gibbs", "--model", "ising2d", "--n", "10"], ["--n", "--l"]),
+    (["gibbs", "--model", "sk", "--l", "10"], ["--l", "--n"]),
+    (["gibbs", "--model", "ising1d", "--l", "10"], ["--l"]),
+    (["gibbs", "--model", "sk", "--n", "5000"], ["--n", "4096"]),
+    (["gibbs", "--model", "ising2d", "--l", "2000"], ["--l", "1024"]),
+    (["gibbs", "--n", "1"], ["--n", ">= 2"]),
+    (["gibbs", "--t-min", "2", "--t-max", "1"], ["--t-min", "--t-max"]),
+    (["gibbs", "--t-min", "0"], ["--t-min", "temperature"]),
+    (["gibbs", "--t-max", "nan"], ["--t-max"]),
+    (["gibbs", "--t-min", "-1"], ["--t-min"]),
+    (["gibbs", "--temps", "0"], ["--temps"]),
+    (["gibbs", "--temps", "1"], ["--temps", "parallel tempering", "metropolis"]),
+    (["gibbs", "--temps", "500"], ["--temps"]),
+    (["gibbs", "--sweeps", "10"], ["--sweeps", "[100, 1000000000]"]),
+    (["gibbs", "--copies", "1"], ["--copies", "sk"]),
+    (["gibbs", "--copies", "0", "--model", "ising2d"], ["--copies"]),
+    (["gibbs", "--model", "potts"], ["--model", "potts"]),
+    (["gibbs", "--method", "wolff"], ["--method"]),
+    (["gibbs", "--k-rsb", "0"], ["--k-rsb"]),
+    (["gibbs", "--seed", "-3"], ["--seed"]),
+    (["gibbs", "--out", "g.txt"], ["--out", ".txt"]),
+    (["gibbs", "--out", "no/such/g.png"], ["--out", "does not exist"]),
+    (["gibbs", "--model", "sk", "--n", "4096", "--sweeps", "100000"],
+     ["estimated", "--force"]),
+    (["gibbs", "--model", "ising2d", "--l", "1024", "--temps", "64", "--sweeps", "100000000"],
+     ["MiB", "--sweeps"]),
+])
+def test_gibbs_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv, words):
+    from deeptheory import spinglass as sg
+
+    monkeypatch.chdir(tmp_path)
+
+    def boom(*a, **k):
+        raise AssertionError("computation started before the arguments were checked")
+
+    for name in ("parallel_tempering", "metropolis", "sk_model", "sk_parisi"):
+        monkeypatch.setattr(sg, name, boom)
+    assert main([*argv, "--out", "g.png"] if "--out" not in argv else argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_gibbs_force_still_respects_the_library_limit(tmp_path, monkeypatch, capsys):
+    """Past the time limit the guard speaks first; with --force the library's work limit
+    (MAX_MC_SWEEP_WORK) is checked before any computation."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["gibbs", "--model", "sk", "--n", "4096", "--temps", "64", "--copies", "4",
+            "--sweeps", "100000", "--out", "g.png"]
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "library's limit" in err, err
+
+
+def test_gibbs_estimate_is_measured_scale():
+    """The default runs are estimated under a minute; the estimate grows with the work."""
+    from deeptheory import cli
+
+    p = cli.build_parser()
+    for model in ("sk", "ising2d", "ising1d"):
+        a = p.parse_args(["gibbs", "--model", model])
+        cli._gibbs_setup(a)
+        est, ops = cli._gibbs_cost(a)
+        assert est < 60, (model, est)
+        b = p.parse_args(["gibbs", "--model", model, "--sweeps", "100000"])
+        cli._gibbs_setup(b)
+        assert cli._gibbs_cost(b)[1] == pytest.approx(10 * ops)
+
+
+def test_gibbs_help(capsys):
+    assert main(["gibbs", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for w in ("--model", "sk", "ising2d", "ising1d", "--n", "--l", "--t-min", "--t-max",
+              "--temps", "--sweeps", "--copies", "--method", "--k-rsb", "--seed", "--out",
+              "Kaufman", "Onsager", "Parisi", "Hukushima & Nemoto", "J_ij ~ N(0, 1/N)"):
+        assert w in out, w

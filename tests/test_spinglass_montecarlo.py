@@ -520,3 +520,20 @@ def test_bad_input():
         sk_ground_state_extrapolation([8, 8], 2)
     with pytest.raises(ValueError, match="max_work"):
         metropolis(sk_model(64), 1.0, 10**6, 8, max_work=1e6)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_ring_at_zero_field_is_ergodic(dense):
+    """Regression: with dE = 0 flips always accepted, a fixed-order sweep of the h = 0 ring
+    conserves (walls on even bonds) - (walls on odd bonds) and the energy settled 10
+    standard errors away from the transfer matrix.  Zero-energy moves are now accepted with
+    probability 1/2 (kernels.spin_mc.ZERO_MOVE_ACCEPT)."""
+    import deeptheory.spinglass as sg
+
+    lat = sg.IsingLattice(32, 1)
+    model = sg.SKModel(lat.couplings()) if dense else lat
+    exact = sg.ising_1d(1 / 3, L=32).energy
+    for seed in (0, 1):
+        r = sg.metropolis(model, 1 / 3, n_sweeps=20000, n_replicas=2, seed=seed)
+        z = (float(r.energy.value[0]) - exact) / float(r.energy.stderr[0])
+        assert abs(z) < 4.0, (seed, z)

@@ -84,6 +84,14 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0
+#: acceptance of a single-spin flip that leaves the energy unchanged (dE = 0).  Metropolis's
+#: min(1, e^0) = 1 makes such moves deterministic, and with a fixed visiting order that is
+#: not ergodic: on a ring at h = 0 a sweep moves every domain wall by one site and the
+#: difference (walls on even bonds) - (walls on odd bonds) never changes, so the chain is
+#: stuck in one sector (measured: L = 32, beta = 1/3, energy -0.3319 against the exact
+#: -0.3215).  Accepting dE = 0 moves with probability 1/2 keeps detailed balance (the move
+#: and its reverse have the same probability) and breaks the invariant.
+ZERO_MOVE_ACCEPT = 0.5
 #: target acceptance of the sphere Metropolis step, tuned during burn-in only
 SPHERE_TARGET_ACC = 0.35
 #: moves per replica between two step adaptations (burn-in)
@@ -154,6 +162,9 @@ def _dense_sweep(cmat, s, lf, beta, key, ctr0):  # pragma: no cover - compiled
         if de > 0.0:
             if uniform(key, ctr0 + np.uint64(i)) >= math.exp(-beta * de):
                 continue
+        elif de == 0.0:  # see ZERO_MOVE_ACCEPT
+            if uniform(key, ctr0 + np.uint64(i)) >= ZERO_MOVE_ACCEPT:
+                continue
         s[i] = -si
         c = -2.0 * si
         row = cmat[i]
@@ -173,7 +184,12 @@ def _fill_table(z, jc, hc, beta, table):  # pragma: no cover - compiled
         si = 2 * a - 1
         for k in range(z + 1):
             de = 2.0 * si * (jc * (2 * k - z) + hc)
-            table[(z + 1) * a + k] = 1.0 if de <= 0.0 else math.exp(-beta * de)
+            if de < 0.0:
+                table[(z + 1) * a + k] = 1.0
+            elif de == 0.0:
+                table[(z + 1) * a + k] = ZERO_MOVE_ACCEPT
+            else:
+                table[(z + 1) * a + k] = math.exp(-beta * de)
 
 
 @njit(cache=True)
@@ -181,7 +197,7 @@ def _lattice_sweep(nb, order, jc, hc, s, beta, key, ctr0, table):  # pragma: no 
     """Metropolis sweep over ``order`` with the tabulated acceptance of the 2 (z + 1) moves.
 
     Branch-free: every site draws its uniform (counter ctr0 + i) and flips when u < p (p = 1
-    for moves that do not raise the energy); the energy change is accumulated in integers,
+    for moves that lower the energy, ZERO_MOVE_ACCEPT for dE = 0); the energy change is accumulated in integers,
     dE = 2 J sum(s_i m_i) + 2 h sum(s_i) over the flipped sites."""
     z = nb.shape[1]
     _fill_table(z, jc, hc, beta, table)

@@ -36,7 +36,9 @@ Monte Carlo (:mod:`.sample`, compiled tensor kernels in :mod:`deeptheory.kernels
 :func:`riemannian_hessian`, :func:`gradient_descent` (many starts at once),
 :func:`critical_points` (multistart Newton, classified by index).  The neural-network analogy
 (:mod:`.choromanska`, Choromanska et al. 2015): :func:`choromanska_experiment`.
-Figures: :func:`plot_complexity`.
+Figures: :func:`plot_complexity`; statics: :func:`plot_ising_mc`, :func:`sk_theory_curves`,
+:func:`plot_sk_thermodynamics`, :func:`plot_sk_at_line`, :func:`plot_overlap_distribution`,
+:func:`plot_ground_state_fit`, :func:`plot_spherical_statics`, :func:`plot_spherical_levels`.
 
 Statics (the Gibbs measure exp(-beta H) / Z): models sharing one interface (``n_spins``,
 ``energy(s)``; :mod:`.models`): :class:`IsingLattice` (periodic 1-D/2-D, H = -J sum_<ij>
@@ -126,7 +128,19 @@ from .montecarlo import (
     sk_ground_state_extrapolation,
     temperature_ladder,
 )
-from .plotting import MAX_PLOT_INDICES, plot_complexity
+from .plotting import (
+    MAX_PLOT_INDICES,
+    SKTheory,
+    plot_complexity,
+    plot_ground_state_fit,
+    plot_ising_mc,
+    plot_overlap_distribution,
+    plot_sk_at_line,
+    plot_sk_thermodynamics,
+    plot_spherical_levels,
+    plot_spherical_statics,
+    sk_theory_curves,
+)
 from .replica import (
     SK_GROUND_STATE_PARISI,
     SK_GROUND_STATE_RS,
@@ -175,6 +189,15 @@ from .spherical_statics import (
 )
 
 __all__ = [
+    "plot_ising_mc",
+    "sk_theory_curves",
+    "SKTheory",
+    "plot_sk_thermodynamics",
+    "plot_sk_at_line",
+    "plot_overlap_distribution",
+    "plot_ground_state_fit",
+    "plot_spherical_statics",
+    "plot_spherical_levels",
     "SPHERICAL_MEASURES",
     "SphericalStatics",
     "SphericalTransition",

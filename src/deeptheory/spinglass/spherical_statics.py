@@ -106,7 +106,8 @@ def cs_to_abc(x: Any) -> np.ndarray | float:
 
 
 def abc_to_cs(x: Any) -> np.ndarray | float:
-    """Energy, free energy or temperature in ABC units -> Crisanti-Sommers units (/ sqrt 2).
+    """Energy, free energy or temperature in ABC units -> Crisanti-Sommers units:
+    x_CS = x_ABC / sqrt 2.
 
     Inverse of :func:`cs_to_abc` (Auffinger, Ben Arous & Cerny 2013; Crisanti & Sommers 1992).
     """
