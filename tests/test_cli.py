@@ -130,6 +130,11 @@ def test_phase_diagram_options(tmp_path, capsys):
     ["lyapunov", "--weights", "unitary", "--out", "x.png"],
     ["lyapunov", "--activation", "nosuch", "--out", "x.png"],
     ["lyapunov", "--out", "no/such/dir/x.png"],
+    ["diffusion", "--n", "5", "--out", "x.png"],
+    ["diffusion", "--process", "ve", "--out", "x.png"],
+    ["diffusion", "--spread", "0", "--out", "x.png"],
+    ["diffusion", "--steps", "0", "--out", "x.png"],
+    ["diffusion", "--n", "1000000", "--steps", "100000", "--out", "x.png"],
     ["ode-flow", "--dim", "4", "--out", "x.png"],
     ["ode-flow", "--data", "moons", "--out", "x.png"],
     ["ode-flow", "--lr", "0", "--out", "x.png"],
@@ -158,6 +163,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv):
     (["meanfield", "--help"], ["--activation", "--sigma-w2", "--sigma-b2", "variance"]),
     (["jacobian-spectrum", "--help"], ["--activation", "--weights", "--depth", "--out",
                                        "orthogonal", "--no-sample"]),
+    (["diffusion", "--help"], ["--process", "--sampler", "--method", "--steps", "--components",
+                               "Song", "probability-flow"]),
     (["ode-flow", "--help"], ["--data", "--dim", "ring", "spiral", "--l2", "--block",
                               "--epochs", "Dupont"]),
     (["lyapunov", "--help"], ["--activation", "--gain", "--width", "--steps", "--k",
@@ -575,3 +582,36 @@ def test_gibbs_help(capsys):
               "--temps", "--sweeps", "--copies", "--method", "--k-rsb", "--seed", "--out",
               "Kaufman", "Onsager", "Parisi", "Hukushima & Nemoto", "J_ij ~ N(0, 1/N)"):
         assert w in out, w
+
+
+def test_diffusion_prints_library_checks(tmp_path, capsys):
+    """The printed KS statistics and verdicts are those of the library's sampler and
+    compare_to_target for the same seed; the exact-score ODE sample passes."""
+    import numpy as np
+
+    import deeptheory.dynamics as dyn
+
+    out = tmp_path / "df.png"
+    assert main(["diffusion", "--n", "400", "--steps", "40", "--components", "4",
+                 "--seed", "3", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    ang = 2 * np.pi * np.arange(4) / 4
+    mix = dyn.GaussianMixture(np.full(4, 0.25), 2.0 * np.c_[np.cos(ang), np.sin(ang)],
+                              np.repeat(0.05 * np.eye(2)[None], 4, axis=0))
+    res = dyn.probability_flow_sample(mix, dyn.ForwardProcess("vp"), 400, n_steps=40,
+                                      method="rk4", seed=3)
+    chk = dyn.compare_to_target(res.samples, res.target, seed=3)
+    vals = _values(text)
+    assert vals["ks"].startswith("PASS" if chk.ks_ok else "FAIL")
+    assert f"statistics {chk.ks_stat[0]:.4g}, {chk.ks_stat[1]:.4g}" in vals["ks"]
+    assert f"({chk.w2:.4g};" in vals["w2"]
+    assert vals["passed"] == ("yes" if chk.passed else "no") == "yes"
+
+
+def test_diffusion_sde_brownian(tmp_path, capsys):
+    out = tmp_path / "df.svg"
+    assert main(["diffusion", "--sampler", "sde", "--process", "brownian", "--n", "300",
+                 "--steps", "200", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "sampler=sde" in text and "method=euler_maruyama" in text and "process=brownian" in text
