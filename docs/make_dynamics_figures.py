@@ -1,7 +1,7 @@
 """Regenerate the figures of docs/dynamics.md into docs/figures/.
 
-    python docs/make_dynamics_figures.py            # all figures (9.3 min on 2 busy cores)
-    python docs/make_dynamics_figures.py --quick    # narrower networks, shorter runs (75 s)
+    python docs/make_dynamics_figures.py            # all 17 figures (about 10.7 min, 2 busy cores)
+    python docs/make_dynamics_figures.py --quick    # narrower networks, shorter runs (about 95 s)
     python docs/make_dynamics_figures.py --only lorenz_figure newman_figure
 
 Figures:
@@ -38,7 +38,7 @@ compilation of the odeint kernels when their cache is cold):
   blocks by fixed-point iteration (error against c^k) and their bi-Lipschitz bounds.
 
 Training as a dynamical system (issue 14; 42 s in all, 36 s of it the two SGD trainings;
-``--quick`` 10 s):
+``--quick`` 10 s; the two diffusion figures another 41 s, ``--quick`` 8 s):
 
 * ``dynamics_stability.png`` (:func:`stability_figure`): stability regions and rates of
   GD, heavy ball and Nesterov on a quadratic with spectrum (0.1, 0.4, 1), Polyak's
@@ -55,7 +55,16 @@ Training as a dynamical system (issue 14; 42 s in all, 36 s of it the two SGD tr
   rates with R1 and instance noise;
 * ``dynamics_sgd_phases.png`` (:func:`sgd_phases_figure`): gradient norms, SNR and its
   transition, I(X;T) and the information plane on one epoch axis, tanh and relu
-  (``sgd_phases`` defaults, seed 0; ``--quick``: 300 epochs).
+  (``sgd_phases`` defaults, seed 0; ``--quick``: 300 epochs);
+* ``dynamics_diffusion.png`` (:func:`diffusion_figure`): score-based diffusion with the
+  exact score of an 8-component 2-D mixture on a ring (:func:`diffusion_ring`), VP SDE and
+  dy = dW: exact draws of p_T, probability-flow ODE (RK4, 100 steps) and reverse-SDE
+  (Euler-Maruyama, 500 steps) samples over the target's density contours with the
+  ``compare_to_target`` verdicts, and ODE trajectories from p_T to p_t0 (10^4 points per
+  sampler, W2 on 2000; ``--quick``: 2000 and 500);
+* ``dynamics_diffusion_order.png`` (:func:`diffusion_order_figure`): global error of the
+  probability-flow ODE against the number of steps, Euler and RK4, both processes, with
+  the measured orders.
 
 Each figure is one function ``name(outdir, quick=False)`` that writes its PNG into
 ``outdir`` and returns a summary (printed; the numbers quoted in docs/dynamics.md);
@@ -1199,10 +1208,190 @@ def sgd_phases_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dic
     return out
 
 
+# ------------------------------------------------------------------- diffusion models
+
+#: forward processes of the diffusion figures (T = 1; VP: beta 0.1 to 20, Song et al. 2021)
+DIFF_PROCS = (("vp", "VP SDE"), ("brownian", "dy = dW"))
+
+
+def diffusion_ring(k: int = 8, seed: int = 0):
+    """The 2-D mixture of the diffusion figures and of ``bench_dynamics.py --part
+    diffusion``: K = 8 components with means on a circle of radius 3, covariances
+    A A^T + 0.05 I (A entries N(0, 0.09)) and weights U(0.5, 1.5) normalised, seeded."""
+    rng = np.random.default_rng(seed)
+    ang = 2.0 * np.pi * np.arange(k) / k
+    means = 3.0 * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    a = rng.standard_normal((k, 2, 2)) * 0.3
+    covs = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(2)
+    w = rng.uniform(0.5, 1.5, k)
+    return dyn.GaussianMixture(w / w.sum(), means, covs)
+
+
+def _flow_paths(mix, proc, x_t, n_steps: int, t0: float) -> np.ndarray:
+    """(n_steps + 1, m, 2) states of the RK4 probability-flow ODE on its n_steps-step grid
+    from T to t0: the run to the k-th grid time takes k steps of the same size."""
+    h = (proc.T - t0) / n_steps
+    out = [x_t]
+    for k in range(1, n_steps + 1):
+        tk = t0 if k == n_steps else proc.T - k * h
+        out.append(dyn.probability_flow_sample(mix, proc, x_T=x_t, n_steps=k, method="rk4",
+                                               t0=tk).samples)
+    return np.stack(out)
+
+
+def _second_moment_z(y, target) -> float:
+    """(mean |y|^2 - E|Y|^2) / (sd |y|^2 / sqrt n), E|Y|^2 = sum_k pi_k (|m_k|^2 + tr S_k)
+    exact for the mixture: a check with more power against a scale bias than KS."""
+    r2 = np.sum(y * y, axis=1)
+    exact = float(np.sum(target.weights * (np.sum(target.means ** 2, axis=1)
+                                           + np.trace(target.covs, axis1=1, axis2=2))))
+    return float((r2.mean() - exact) / (r2.std(ddof=1) / np.sqrt(r2.size)))
+
+
+def _verdict(chk, chk_w2) -> str:
+    """Two-line text of compare_to_target verdicts (KS and energy at n, W2 at n_w2)."""
+    ok = "pass" if chk.ks_ok and chk.energy_ok and chk_w2.w2_ok else "FAIL"
+    ez = (chk.energy - chk.energy_ref) / chk.energy_ref_sd
+    return (f"KS max D = {chk.ks_stat.max():.4f} (crit {chk.ks_critical:.4f}); energy "
+            f"z = {ez.max():+.1f}\nW2 = {chk_w2.w2:.3f} (ref {chk_w2.w2_ref:.3f} "
+            f"$\\pm$ {chk_w2.w2_ref_sd:.3f}, n = {chk_w2.n}): {ok}")
+
+
+def diffusion_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Diffusion models with the exact score (Song et al. 2021; Anderson 1982): exact draws
+    of p_T, probability-flow ODE (RK4, 100 steps) and reverse-SDE samples beside the target
+    p_t0, and ODE trajectories from p_T to p_t0, for the VP SDE and dy = dW."""
+    from deeptheory.dynamics.plotting import plot_diffusion_samples
+
+    mix = diffusion_ring()
+    n = 2000 if quick else 10_000         # points per sampler; KS and energy on all of them
+    n_w2 = 500 if quick else 2000         # W2 (exact OT, O(n^3)) on the first n_w2
+    n_sde = 500                           # Euler-Maruyama steps (the library default)
+    t0 = 1e-3
+    out = []
+    fig, axes = plt.subplots(2, 4, figsize=(20.5, 10.6), layout="constrained")
+    for row, (kind, pname) in enumerate(DIFF_PROCS):
+        proc = dyn.ForwardProcess(kind)
+        tt = time.perf_counter()
+        p_t = dyn.marginal(mix, proc.T, proc)
+        x_t = p_t.sample(n, seed=1)
+        ode = dyn.probability_flow_sample(mix, proc, x_T=x_t, n_steps=100, method="rk4",
+                                          t0=t0)
+        sde = dyn.reverse_sde_sample(mix, proc, x_T=x_t, n_steps=n_sde, t0=t0, seed=2)
+        sde100 = dyn.reverse_sde_sample(mix, proc, x_T=x_t, n_steps=100, t0=t0, seed=2)
+        a0, b0, c0 = proc.coefficients(proc.T)
+        plot_diffusion_samples(x_t, p_t, ax=axes[row, 0], color="0.4",
+                               label="exact draws of $p_T$", target_label="$p_T$")
+        axes[row, 0].set_title(f"{pname}: start, exact draws of $p_T$ (T = {proc.T:g}):\n"
+                               f"means x {a0:.3g}, covariances x {b0:.3g} + {c0:.3g} I",
+                               fontsize=9)
+        for col, (res, name) in enumerate(((ode, "ode_rk4_100"), (sde, f"sde_em_{n_sde}")),
+                                          start=1):
+            chk = dyn.compare_to_target(res.samples, res.target, w2=False, seed=3)
+            chk_w2 = dyn.compare_to_target(res.samples[:n_w2], res.target, seed=4)
+            ax = plot_diffusion_samples(res, ax=axes[row, col], color=f"C{col - 1}",
+                                        label=f"generated ({min(4000, n)} of {n} shown)",
+                                        target_label="target $p_{t_0}$", legend_loc="center")
+            ax.set_title(f"{pname}: " + ax.get_title(), fontsize=9)
+            ax.text(0.02, 0.02, _verdict(chk, chk_w2), transform=ax.transAxes, fontsize=7,
+                    va="bottom", bbox={"facecolor": "white", "alpha": 0.85, "lw": 0.5})
+            ez = (chk.energy - chk.energy_ref) / chk.energy_ref_sd
+            out.append(_show({
+                "process": kind, "sampler": name, "n": n,
+                "second_moment_z": _second_moment_z(res.samples, res.target),
+                "ks_D": " ".join(f"{v:.4f}" for v in chk.ks_stat),
+                "ks_crit": chk.ks_critical, "ks_ok": chk.ks_ok,
+                "energy": " ".join(f"{v:.4f}" for v in chk.energy),
+                "energy_ref": " ".join(f"{m:.4f}+-{s:.4f}" for m, s in
+                                       zip(chk.energy_ref, chk.energy_ref_sd, strict=True)),
+                "energy_z_max": float(ez.max()), "energy_ok": chk.energy_ok,
+                "n_w2": n_w2, "w2": chk_w2.w2, "w2_ref": chk_w2.w2_ref,
+                "w2_ref_sd": chk_w2.w2_ref_sd, "w2_ok": chk_w2.w2_ok,
+                "passed": bool(chk.ks_ok and chk.energy_ok and chk_w2.w2_ok),
+                "n_fev_per_point": int(res.n_fev.max())}))
+        chk = dyn.compare_to_target(sde100.samples, sde100.target, w2=False, seed=3)
+        ez = (chk.energy - chk.energy_ref) / chk.energy_ref_sd
+        out.append(_show({"process": kind, "sampler": "sde_em_100", "n": n,
+                          "second_moment_z": _second_moment_z(sde100.samples, sde100.target),
+                          "ks_D": " ".join(f"{v:.4f}" for v in chk.ks_stat),
+                          "ks_crit": chk.ks_critical, "energy_z_max": float(ez.max()),
+                          "ks_ok": chk.ks_ok, "energy_ok": chk.energy_ok}))
+        m = 12
+        paths = _flow_paths(mix, proc, x_t[:m], 100, t0)
+        gap = float(np.abs(paths[-1] - ode.samples[:m]).max())
+        ax = plot_diffusion_samples(ode.samples, ode.target, ax=axes[row, 3], paths=paths,
+                                    n_show=1500, color="0.6", label="ODE samples (1500)",
+                                    target_label="target $p_{t_0}$", legend_loc="center")
+        leg = ax.get_legend()  # outside, right of the panel: the trajectories fill the middle
+        ax.legend(leg.legend_handles, [t.get_text() for t in leg.texts], fontsize=7,
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_title(f"{pname}: probability-flow trajectories of {m} points,\n"
+                     f"T = {proc.T:g} $\\to$ t0 = {t0:g} (RK4 grid, 100 steps)", fontsize=9)
+        out[-1]["paths_end_vs_samples"] = gap
+        out[-1]["seconds"] = time.perf_counter() - tt
+    fig.suptitle("Score-based diffusion with the exact score of an 8-component 2-D Gaussian "
+                 "mixture (Song et al. 2021): probability-flow ODE and reverse-time SDE "
+                 "(Anderson 1982) against the exact $p_{t_0}$;\ncontours: regions holding "
+                 "50, 90, 99 % of the target's mass; checks: per-coordinate KS "
+                 "(level 0.01) and energy distance (z <= 4), W2 vs exact pairs of the same "
+                 "size", fontsize=10)
+    _save(fig, outdir, "dynamics_diffusion.png")
+    return out
+
+
+def diffusion_order_figure(outdir: Path | str = OUT, quick: bool = False) -> list[dict]:
+    """Global error of the probability-flow ODE (exact score) against the number of steps:
+    Euler (order 1) and RK4 (order 4) against Dormand-Prince 5(4) at rtol 1e-12, for the VP
+    SDE and dy = dW (Hairer, Norsett & Wanner 1993, thm. II.3.6)."""
+    from deeptheory.dynamics.plotting import plot_flow_order
+
+    mix = diffusion_ring()
+    n = 50 if quick else 200
+    steps = {"euler": 2 ** np.arange(5, 12 if quick else 14),
+             "rk4": 2 ** np.arange(4, 9 if quick else 11)}
+    out = []
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.0), sharey=True)
+    for ax, (kind, pname) in zip(axes, DIFF_PROCS, strict=True):
+        proc = dyn.ForwardProcess(kind)
+        tt = time.perf_counter()
+        res = [dyn.flow_error_order(mix, proc, steps=steps[m], method=m, n=n, seed=0)
+               for m in ("euler", "rk4")]
+        plot_flow_order(*res, ax=ax)
+        at100 = {}
+        for m in ("euler", "rk4"):
+            e100 = dyn.flow_error_order(mix, proc, steps=(100, 200), method=m, n=n, seed=0)
+            at100[m] = float(e100.errors[0])
+        ax.axvline(100, color="0.5", ls=":", lw=1.0)
+        ax.text(104, ax.get_ylim()[0] * 3, "N = 100:\n" + "\n".join(
+            f"{'Euler' if m == 'euler' else 'RK4'} {v:.1e}" for m, v in at100.items()),
+            fontsize=7, va="bottom")
+        ax.set_title(f"{pname} (T = {proc.T:g} to t0 = 1e-3), {n} exact draws of $p_T$, "
+                     "max error over points\nagainst Dormand-Prince 5(4) at rtol 1e-12",
+                     fontsize=9)
+        for r in res:
+            slopes = -np.diff(np.log(r.errors)) / np.diff(np.log(r.steps))
+            out.append(_show({"process": kind, "method": r.method,
+                              "steps": f"{r.steps[0]}-{r.steps[-1]}",
+                              "order_lsq": r.order, "order_finest": r.order_finest,
+                              "order_change": r.order_change,
+                              "slopes": " ".join(f"{v:.3f}" for v in slopes),
+                              "err_min": float(r.errors.min()),
+                              "err_at_100": at100[r.method]}))
+        out[-1]["seconds"] = time.perf_counter() - tt
+    axes[1].set_ylabel("")
+    fig.suptitle("Probability-flow ODE with the exact score: global error against the number "
+                 "of steps (shared compiled Euler and RK4 steppers; dashed: least-squares "
+                 "power law over all counts)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, outdir, "dynamics_diffusion_order.png")
+    return out
+
+
 FIGURES = [spectrum_figure, lambda_max_figure, newman_figure, lorenz_figure, rate_figure,
            odeflow_ring_figure, resnet_order_figure, gronwall_figure, geodesic_figure,
            iresnet_figure, stability_figure, backward_error_figure,
-           hamiltonian_figure, games_figure, sgd_phases_figure]
+           hamiltonian_figure, games_figure, sgd_phases_figure, diffusion_figure,
+           diffusion_order_figure]
 
 
 @contextmanager

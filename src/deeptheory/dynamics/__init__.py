@@ -19,7 +19,8 @@ Figures (:mod:`.plotting`, matplotlib imported on first use): :func:`plot_lyapun
 :func:`plot_running_exponents`, :func:`plot_lambda_max`; :func:`plot_trajectories`,
 :func:`plot_resnet_order`, :func:`plot_gronwall`, :func:`plot_geodesic_history`;
 :func:`plot_stability_region`, :func:`plot_local_error_order`, :func:`plot_energy`,
-:func:`plot_game_trajectories`, :func:`plot_gradient_snr`, :func:`plot_sgd_phases`.
+:func:`plot_game_trajectories`, :func:`plot_gradient_snr`, :func:`plot_sgd_phases`;
+:func:`plot_diffusion_samples`, :func:`plot_flow_order`.
 
 ODE flows of networks (issue 13, first part, :mod:`.odeflow`): :class:`MLPField`
 f(z, t) = W2(t) phi(W1(t) z + b1(t)) + b2(t) and :func:`random_mlp_field`;
@@ -140,7 +141,9 @@ from .optimizers import (
     stable_region,
 )
 from .plotting import (
+    plot_diffusion_samples,
     plot_energy,
+    plot_flow_order,
     plot_game_trajectories,
     plot_geodesic_history,
     plot_gradient_snr,
@@ -344,6 +347,8 @@ __all__ = [
     "newman_exponents",
     "plot_geodesic_history",
     "plot_sgd_phases",
+    "plot_diffusion_samples",
+    "plot_flow_order",
     "plot_gronwall",
     "plot_stability_region",
     "plot_local_error_order",
