@@ -615,3 +615,11 @@ def test_diffusion_sde_brownian(tmp_path, capsys):
                  "--steps", "200", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "sampler=sde" in text and "method=euler_maruyama" in text and "process=brownian" in text
+
+
+def test_verify_subcommand_delegates(capsys):
+    """deeptheory verify runs deeptheory.verify.main_verify: exit 0 when every row passes."""
+    assert main(["verify", "--quick", "--pillars", "infotheory"]) == 0
+    text = capsys.readouterr().out
+    assert "PASS" in text and " 0 FAIL" in text
+    assert main(["verify", "--seed", "-1"]) == 2

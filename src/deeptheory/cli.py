@@ -1,7 +1,7 @@
 """Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield``,
 ``deeptheory kernel``, ``deeptheory jacobian-spectrum``, ``deeptheory info-plane``,
 ``deeptheory complexity``, ``deeptheory gibbs``, ``deeptheory lyapunov``,
-``deeptheory diffusion`` and ``deeptheory ode-flow``.
+``deeptheory diffusion``, ``deeptheory ode-flow`` and ``deeptheory verify``.
 
 ``phase-diagram``, ``meanfield`` and ``kernel`` use the mean-field library
 (:mod:`deeptheory.meanfield`), ``jacobian-spectrum`` the random-matrix library
@@ -707,6 +707,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seed of the initial samples and of the SDE noise (default: 0)")
     _figure_args(df, "diffusion.png", force_help)
     df.set_defaults(func=_cmd_diffusion, check=_check_diffusion)
+
+    vf = sub.add_parser(
+        "verify",
+        help="theory beside simulation for every pillar, with a PASS/FAIL verdict per row",
+        description="Compute every quantity the toolkit both predicts and measures (mean "
+        "field, residual networks and kernels, Jacobian spectra, Lyapunov exponents, "
+        "spin-glass counts and Gibbs quantities, information estimators) and print theory, "
+        "simulation, standard error, z-score, finite-size allowance and the verdict; exit "
+        "status 1 when a row fails. Run 'deeptheory verify --help' for its options.",
+        add_help=False,
+    )
+    vf.add_argument("args", nargs=argparse.REMAINDER, help="options of deeptheory verify")
+    vf.set_defaults(func=_cmd_verify, check=lambda args: 0.0)
     return p
 
 
@@ -1742,6 +1755,12 @@ def _cmd_diffusion(args: argparse.Namespace, estimate: float = 0.0) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace, estimate: float = 0.0) -> int:
+    from .verify import main_verify
+
+    return int(main_verify(list(args.args)))
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -1753,6 +1772,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     converge or the output cannot be written.  Never raises ``SystemExit`` itself, so it
     can be called in-process.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "verify":  # its own parser (deeptheory.verify), --help included
+        from .verify import main_verify
+
+        return int(main_verify(argv[1:]))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
