@@ -1355,9 +1355,10 @@ def _cmd_gibbs(args: argparse.Namespace, estimate: float = 0.0) -> int:
     t0 = time.perf_counter()
     if args.method == "pt":
         res = sg.parallel_tempering(model, betas, args.sweeps, n_copies=c, seed=mc_seed,
-                                    max_work=math.inf)
+                                    max_work=math.inf, progress=estimate > PROGRESS_SECONDS)
     else:
-        res = sg.metropolis(model, betas, args.sweeps, c, seed=mc_seed, max_work=math.inf)
+        res = sg.metropolis(model, betas, args.sweeps, c, seed=mc_seed, max_work=math.inf,
+                            progress=estimate > PROGRESS_SECONDS)
     t_mc = time.perf_counter() - t0
     prog.update(1, "Monte Carlo")
 
@@ -1619,7 +1620,8 @@ def _cmd_ode_flow(args: argparse.Namespace, estimate: float = 0.0) -> int:
                           record_every=max(1, args.epochs // 100), seed=args.seed)
     t0 = time.perf_counter()
     model = dyn.train_ode_classifier(x, y, dim=args.dim, hidden=args.hidden, depth=args.depth,
-                                     block=args.block, activation=args.activation, config=cfg)
+                                     block=args.block, activation=args.activation, config=cfg,
+                                     progress=estimate > PROGRESS_SECONDS)
     elapsed = time.perf_counter() - t0
     prog.update(1, "training")
     tracks = model.tracks(x)

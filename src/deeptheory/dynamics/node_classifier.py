@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._api import Result, as_rng
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ..kernels import get_activation
 from .odeflow import MLPField
@@ -177,7 +178,7 @@ def _scores(tracks: np.ndarray) -> GeodesicScores:
 def train_ode_classifier(
     x: Any, y: Any, *, dim: int | None = None, hidden: int = 32, depth: int = 10,
     t_end: float = 1.0, block: str = "rk4", n_nodes: int = 1, activation: Any = "tanh",
-    config: TrainConfig | None = None,
+    config: TrainConfig | None = None, progress: bool = False,
 ) -> OdeClassifier:
     """Train a neural-ODE / ResNet binary classifier (Chen et al. 2018; Dupont et al. 2019)
     by full-batch Adam on the regularised logistic loss (module docstring).
@@ -188,7 +189,8 @@ def train_ode_classifier(
     depth.  n_nodes : weights at this many equally spaced times in [0, t_end] (1: the
     same weights in every block, a time-independent field; depth + 1 with Euler blocks:
     one weight set per layer, a plain ResNet).  activation : any registered activation.
-    config : a :class:`TrainConfig` (epochs, lr, l2, recording, seed).
+    config : a :class:`TrainConfig` (epochs, lr, l2, recording, seed).  progress : a bar of
+    the epochs (tqdm, stderr).
 
     Returns an :class:`OdeClassifier` with the history of the loss, accuracy and (with
     ``config.scores``) the mean line-shape score and the OT score of the tracks.
@@ -210,6 +212,7 @@ def train_ode_classifier(
     cfg = TrainConfig() if config is None else config
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(cfg).__name__}")
+    prog = check_progress(progress)
     rng = as_rng(cfg.seed)
     f = _init_field(p, hdim, k, T, act, rng)
     w = rng.standard_normal(p) * 0.1
@@ -250,6 +253,7 @@ def train_ode_classifier(
         state["g"] = g
         return g[:, None] * params[4][None, :]
 
+    bar = progress_bar(cfg.epochs, "train_ode_classifier", prog, unit="epoch")
     for epoch in range(cfg.epochs + 1):
         fi = field_of(params)
         gr = backprop_gradients(fi, z0, T, L, dldz, block=blk)
@@ -270,6 +274,8 @@ def train_ode_classifier(
             m1[i] = cfg.beta1 * m1[i] + (1.0 - cfg.beta1) * gi
             m2[i] = cfg.beta2 * m2[i] + (1.0 - cfg.beta2) * gi * gi
             params[i] = params[i] - cfg.lr * (m1[i] / bc1) / (np.sqrt(m2[i] / bc2) + cfg.eps)
+        bar.update(1)
+    bar.close()
     return OdeClassifier(field=field_of(params), w=params[4].copy(), c=float(params[5][0]),
                          dim=p, t_end=T, depth=L, block=blk,
                          history={k_: np.asarray(v) for k_, v in hist.items()})

@@ -18,13 +18,13 @@ epoch and minibatch.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._api import Result, as_rng
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ..kernels import get_activation
 
@@ -143,12 +143,12 @@ def train_mlp(
     ``activation``: a registered activation with a first derivative; ``optimizer``:
     ``"adam"`` or ``"sgd"`` (Adam: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
     w <- w - lr m_hat / (sqrt(v_hat) + eps); Kingma & Ba 2015).  ``seed``: an int >= 0,
-    a numpy Generator or None; equal int seeds give equal runs.  ``progress`` prints
-    one line per tenth of the run to stderr.  ``record_gradients``: also return the
-    per-epoch minibatch-gradient statistics of every layer (:class:`GradientRecord`);
-    the training itself (and its random stream) is unchanged.  A non-finite loss or
-    gradient raises ValueError naming the epoch and minibatch.  Shwartz-Ziv & Tishby
-    (2017), sec. 3.
+    a numpy Generator or None; equal int seeds give equal runs.  ``progress`` shows a
+    bar of the epochs with the last recorded loss (tqdm, stderr).  ``record_gradients``:
+    also return the per-epoch minibatch-gradient statistics of every layer
+    (:class:`GradientRecord`); the training itself (and its random stream) is unchanged.
+    A non-finite loss or gradient raises ValueError naming the epoch and minibatch.
+    Shwartz-Ziv & Tishby (2017), sec. 3.
     """
     xa = np.asarray(as_float("x", x))
     if xa.ndim != 2:
@@ -172,6 +172,7 @@ def train_mlp(
     frac = float(as_float("train_fraction", train_fraction))
     if not 0.0 < frac <= 1.0:
         raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}")
+    prog = check_progress(progress)
     rng = as_rng(seed)
     n = xa.shape[0]
     perm = rng.permutation(n)
@@ -199,6 +200,7 @@ def train_mlp(
         acc_te.append(float(np.mean(pred[te] == ya[te])) if te.size else math.nan)
 
     record(0)
+    bar = progress_bar(n_ep, "train_mlp", prog, unit="epoch")
     for ep in range(1, n_ep + 1):
         order = tr[rng.permutation(tr.size)]
         batch_w: list[list[np.ndarray]] = [[] for _ in range(n_lay)]
@@ -231,8 +233,10 @@ def train_mlp(
             w_norm.append([float(np.linalg.norm(layer[0])) for layer in params])
         if ep in rec:
             record(ep)
-        if progress and ep % max(1, n_ep // 10) == 0:
-            print(f"train_mlp: epoch {ep}/{n_ep}  loss {losses[-1]:.4f}", file=sys.stderr)
+        bar.update(1)
+        if ep in rec:
+            bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
+    bar.close()
     gradients = None
     if record_gradients:
         gradients = GradientRecord(np.arange(1, n_ep + 1), np.array(g_mean), np.array(g_std),

@@ -197,8 +197,8 @@ def _lattice_sweep(nb, order, jc, hc, s, beta, key, ctr0, table):  # pragma: no 
     """Metropolis sweep over ``order`` with the tabulated acceptance of the 2 (z + 1) moves.
 
     Branch-free: every site draws its uniform (counter ctr0 + i) and flips when u < p (p = 1
-    for moves that lower the energy, ZERO_MOVE_ACCEPT for dE = 0); the energy change is accumulated in integers,
-    dE = 2 J sum(s_i m_i) + 2 h sum(s_i) over the flipped sites."""
+    for moves that lower the energy, ZERO_MOVE_ACCEPT for dE = 0); the energy change is
+    accumulated in integers, dE = 2 J sum(s_i m_i) + 2 h sum(s_i) over the flipped sites."""
     z = nb.shape[1]
     _fill_table(z, jc, hc, beta, table)
     ssm = 0

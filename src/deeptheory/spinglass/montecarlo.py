@@ -38,6 +38,7 @@ import numpy as np
 from scipy.special import erfcinv
 
 from .._api import Estimate, Result, as_seed
+from .._progress import check_progress, progress_bar
 from .._stats import blocking, integrated_autocorr_time
 from .._validation import as_float, as_int
 from ._checks import check_work
@@ -303,9 +304,14 @@ def _keys(seed: int, n: int) -> np.ndarray:
 
 def _run(sy: _System, betas: np.ndarray, n_copies: int, n_sweeps: int, burn_in: int,
          block_len: int, swaps: bool, seed: int, *, init: Any = None, steps: Any = None,
-         track: bool = False, record_configs: bool = False, max_work: float = MAX_MC_SWEEP_WORK
-         ) -> dict[str, Any]:
-    """Run the compiled driver; return the raw arrays."""
+         track: bool = False, record_configs: bool = False, max_work: float = MAX_MC_SWEEP_WORK,
+         progress: bool = False, desc: str = "") -> dict[str, Any]:
+    """Run the compiled driver; return the raw arrays.
+
+    With ``progress`` the burn-in runs in one call and the measured blocks in about 100
+    calls (a bar of sweeps done): the random streams are numbered by the global block
+    index and the burn-in step adaptation ends with the burn-in, so the result is bitwise
+    that of one call."""
     from ..kernels import spin_mc
     from ..kernels._threads import pick
 
@@ -361,11 +367,35 @@ def _run(sy: _System, betas: np.ndarray, n_copies: int, n_sweeps: int, burn_in: 
         rec_s = np.zeros((0, 0, 0, 0), np.float64 if sy.spherical else np.int8)
     run = pick(spin_mc.run_serial, spin_mc.run_parallel,
                _work(sy, r, block_len) * 3.0)  # ~3 ns per operation
-    run(sy.kind, n_rec + n_skip, block_len, 0, n_skip, swaps and k > 1, sy.cmat, sy.nb,
-        sy.order, sy.jc, sy.hc, sy.flat, sy.offs, sy.ps, sy.coefs, spins, lf, xs, energy, mag,
-        temp_of, copy_of, rep_at, betas, st, keys[:r].copy(), keys[r:r + n_copies].copy(),
-        table, work, acc_blk, acc, sw_acc, sw_try, track, min_e, best, rec_e, rec_m, rec_q,
-        rec_s)
+    rep_keys, swap_keys = keys[:r].copy(), keys[r:r + n_copies].copy()
+
+    def blocks(n_blocks: int, block0: int, skip: int, re: np.ndarray, rm: np.ndarray,
+               rq: np.ndarray, rs: np.ndarray) -> None:
+        run(sy.kind, n_blocks, block_len, block0, skip, swaps and k > 1, sy.cmat, sy.nb,
+            sy.order, sy.jc, sy.hc, sy.flat, sy.offs, sy.ps, sy.coefs, spins, lf, xs, energy,
+            mag, temp_of, copy_of, rep_at, betas, st, rep_keys, swap_keys, table, work,
+            acc_blk, acc, sw_acc, sw_try, track, min_e, best, re, rm, rq, rs)
+
+    if not progress:
+        blocks(n_rec + n_skip, 0, n_skip, rec_e, rec_m, rec_q, rec_s)
+    else:
+        with progress_bar((n_rec + n_skip) * block_len, desc, True, unit="sweep") as bar:
+            if n_skip:  # burn-in: measures nothing
+                blocks(n_skip, 0, n_skip, rec_e, rec_m, rec_q, rec_s)
+                bar.update(n_skip * block_len)
+            step = max(1, -(-n_rec // 100))
+            for s0 in range(0, n_rec, step):
+                m = min(step, n_rec - s0)
+                te, tm = np.zeros((n_copies, k, m)), np.zeros((n_copies, k, m))
+                tq = np.zeros((n_pairs, k, m))
+                ts = (np.zeros((n_copies, k, m, sy.n), rec_s.dtype) if record_configs
+                      else rec_s)
+                blocks(m, n_skip + s0, 0, te, tm, tq, ts)
+                rec_e[:, :, s0:s0 + m], rec_m[:, :, s0:s0 + m] = te, tm
+                rec_q[:, :, s0:s0 + m] = tq
+                if record_configs:
+                    rec_s[:, :, s0:s0 + m] = ts
+                bar.update(m * block_len)
     # the incremental energies must match a fresh evaluation
     e_chk, _, _ = _energies(sy, spins, xs)
     drift = float(np.max(np.abs(e_chk - energy))) if r else 0.0
@@ -458,7 +488,7 @@ def metropolis(model: Any, beta: Any, n_sweeps: int = 10000, n_replicas: int = 2
                seed: Any = 0, *, burn_in: int | None = None, measure_every: int = 1,
                method: str = "metropolis", step: Any = None, init: Any = None,
                record_configs: bool = False, track_minimum: bool = False,
-               max_work: float = MAX_MC_SWEEP_WORK) -> SpinMCResult:
+               max_work: float = MAX_MC_SWEEP_WORK, progress: bool = False) -> SpinMCResult:
     """Single-spin Metropolis sampling of exp(-beta H) (Metropolis, Rosenbluth, Rosenbluth,
     Teller & Teller 1953), ``n_replicas`` independent chains at each beta.
 
@@ -474,14 +504,17 @@ def metropolis(model: Any, beta: Any, n_sweeps: int = 10000, n_replicas: int = 2
     ``measure_every`` sweeps.  ``init``: starting configurations (n_replicas, K, N) (default
     uniform random; when continuing from ``res.states`` use another seed).
     Returns :class:`SpinMCResult`; ``seed``: int >= 0, Generator or None.  The estimated work
-    is checked against ``max_work`` (ValueError above it).
+    is checked against ``max_work`` (ValueError above it).  ``progress``: a bar of the sweeps
+    done (tqdm, stderr); the result is the same bit for bit.
     """
+    prog = check_progress(progress)
     b = _betas("beta", beta)
     nr = as_int("n_replicas", n_replicas, lo=1)
     ns, bi, ev, sd = _common(n_sweeps, burn_in, measure_every, "measure_every", seed)
     sy = _system(model, method)
     raw = _run(sy, b, nr, ns, bi, ev, False, sd, init=init, steps=step, track=track_minimum,
-               record_configs=record_configs, max_work=max_work)
+               record_configs=record_configs, max_work=max_work, progress=prog,
+               desc="metropolis")
     return _summarise(sy, b, raw, nr, ns, bi, ev, sd, False, track_minimum)
 
 
@@ -560,8 +593,8 @@ def parallel_tempering(model: Any, betas: Any = None, n_sweeps: int = 10000, *,
                        tune_sweeps: int | None = None, swap_every: int = 1,
                        burn_in: int | None = None, seed: Any = 0, method: str = "metropolis",
                        step: Any = None, init: Any = None, record_configs: bool = False,
-                       track_minimum: bool = False, max_work: float = MAX_MC_SWEEP_WORK
-                       ) -> SpinMCResult:
+                       track_minimum: bool = False, max_work: float = MAX_MC_SWEEP_WORK,
+                       progress: bool = False) -> SpinMCResult:
     """Parallel tempering / replica exchange (Swendsen & Wang 1986; Hukushima & Nemoto 1996).
 
     ``n_copies`` independent copies of a ladder of K temperatures; every ``swap_every`` sweeps
@@ -572,9 +605,11 @@ def parallel_tempering(model: Any, betas: Any = None, n_sweeps: int = 10000, *,
     the result), or None for the automatic ladder of :func:`temperature_ladder` over
     ``beta_range`` (``n_temps``, ``target_swap``, ``tune_sweeps`` default max(200,
     n_sweeps // 10)).  Sweeps, burn-in, spherical ``method``/``step``, ``init``,
-    ``record_configs`` and ``track_minimum`` as in :func:`metropolis`.  Returns
-    :class:`SpinMCResult` with the measured ``swap_rates`` of every pair.
+    ``record_configs``, ``track_minimum`` and ``progress`` (a bar of the production run) as
+    in :func:`metropolis`.  Returns :class:`SpinMCResult` with the measured ``swap_rates`` of
+    every pair.
     """
+    prog = check_progress(progress)
     ns, bi, ev, sd = _common(n_sweeps, burn_in, swap_every, "swap_every", seed)
     nc = as_int("n_copies", n_copies, lo=1)
     if betas is None:
@@ -589,7 +624,8 @@ def parallel_tempering(model: Any, betas: Any = None, n_sweeps: int = 10000, *,
             raise ValueError("betas must be distinct")
     sy = _system(model, method)
     raw = _run(sy, b, nc, ns, bi, ev, True, sd, init=init, steps=step, track=track_minimum,
-               record_configs=record_configs, max_work=max_work)
+               record_configs=record_configs, max_work=max_work, progress=prog,
+               desc="parallel_tempering")
     return _summarise(sy, b, raw, nc, ns, bi, ev, sd, True, track_minimum)
 
 
@@ -731,7 +767,8 @@ class GroundStateFit(Result):
 def sk_ground_state_extrapolation(Ns: Any, n_samples: int = 16, *, seed: Any = 0,
                                   n_sweeps: int = 2000, beta_range: Any = (0.5, 5.0),
                                   n_temps: int | None = None, exponent: float = 2.0 / 3.0,
-                                  max_work: float = MAX_MC_SWEEP_WORK) -> GroundStateFit:
+                                  max_work: float = MAX_MC_SWEEP_WORK,
+                                  progress: bool = False) -> GroundStateFit:
     """SK ground-state energy per spin extrapolated to N -> inf from parallel-tempering minima
     (Hukushima & Nemoto 1996), e(N) = e_inf + a N^{-2/3} (finite-size exponent: Bouchaud,
     Krzakala & Martin 2003; Boettcher 2005; published e_inf = -0.7632, Parisi 1980, Crisanti &
@@ -748,7 +785,9 @@ def sk_ground_state_extrapolation(Ns: Any, n_samples: int = 16, *, seed: Any = 0
     errors from the fit's covariance, scaled by sqrt(chi^2 / dof) when that exceeds 1.  The
     error bar is statistical: it omits the bias of unfound ground states (see ``confirmed``)
     and of higher-order finite-size terms (N^{-1} and beyond), which matter for N below ~50.
+    ``progress``: a bar of the parallel-tempering runs done (tqdm, stderr).
     """
+    prog = check_progress(progress)
     ns = np.array([as_int("Ns", int(v) if float(v) == int(v) else v, lo=2)
                    for v in np.atleast_1d(np.asarray(Ns))], dtype=np.int64)
     if np.unique(ns).size < 2:
@@ -760,6 +799,7 @@ def sk_ground_state_extrapolation(Ns: Any, n_samples: int = 16, *, seed: Any = 0
     seeds = np.random.SeedSequence(sd).generate_state(ns.size * m + ns.size, dtype=np.uint32)
     es = np.empty((ns.size, m))
     conf = np.zeros((ns.size, m), dtype=bool)
+    bar = progress_bar(ns.size * m, "sk_ground_state_extrapolation", prog, unit="run")
     for i, n in enumerate(ns):
         ladder = None
         for j in range(m):
@@ -773,6 +813,8 @@ def sk_ground_state_extrapolation(Ns: Any, n_samples: int = 16, *, seed: Any = 0
             me = r.min_energy
             es[i, j] = float(me.min())
             conf[i, j] = bool(abs(me[0] - me[1]) * n < 1e-9 * max(1.0, n))
+            bar.update(1)
+    bar.close()
     mean = es.mean(axis=1)
     se = es.std(axis=1, ddof=1) / math.sqrt(m)
     x = np.stack([np.ones(ns.size), ns.astype(float) ** (-ex)], axis=1)

@@ -1,0 +1,66 @@
+"""Progress bars for the long loops of the toolkit (tqdm, imported only when one is shown).
+
+Every long operation that takes ``progress=`` (off by default in library calls) calls
+:func:`progress_bar`; when disabled it returns a no-op bar and tqdm is not imported, so
+``import deeptheory.meanfield`` and a quiet call stay free of it.  Bars write to stderr.
+Used by :func:`deeptheory.sweep.sweep` (points done, serial and on Dask),
+:func:`deeptheory.infotheory.train_mlp` (epochs),
+:func:`deeptheory.spinglass.metropolis` / :func:`~deeptheory.spinglass.parallel_tempering`
+(sweeps), :func:`deeptheory.spinglass.sk_ground_state_extrapolation` (runs) and
+:func:`deeptheory.dynamics.train_ode_classifier` (epochs).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_progress", "progress_bar"]
+
+
+class _NoBar:
+    """The bar when progress is off: every method does nothing."""
+
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def check_progress(progress: Any, name: str = "progress") -> bool:
+    """Validate a ``progress`` argument: True or False (None, 0, 1 and numpy bools too)."""
+    if progress is None or progress is True or progress is False:
+        return bool(progress)
+    if isinstance(progress, np.bool_) or (isinstance(progress, int) and progress in (0, 1)):
+        return bool(progress)
+    raise TypeError(f"{name} must be True or False, got {progress!r}")
+
+
+def progress_bar(total: int | None, desc: str = "", enabled: bool = False, *,
+                 unit: str = "it", leave: bool = True) -> Any:
+    """A tqdm bar on stderr over ``total`` units (``enabled``), or a no-op bar.
+
+    Use as a context manager (``with progress_bar(n, "train_mlp", progress) as bar:
+    bar.update()``); the bar offers ``update(n)``, ``set_postfix_str(s)`` and ``close()``
+    either way.  tqdm is imported here, on the first enabled bar only.
+    """
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5)
