@@ -5,31 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import fields, is_dataclass
 
 import numpy as np
 import pytest
+from _equality import _equal  # noqa: E402
 
-from deeptheory._progress import check_progress, progress_bar
-
-
-def _equal(a, b, where="result"):
-    """Bitwise equality of two results, field by field (NaN equal to NaN)."""
-    if is_dataclass(a):
-        for f in fields(a):
-            _equal(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            _equal(a[k], b[k], f"{where}[{k!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _equal(x, y, f"{where}[{i}]")
-    elif isinstance(a, (np.ndarray, float, int, np.generic)):
-        assert np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True), where
-    else:
-        assert a == b, where
+from deeptheory._progress import check_progress, progress_bar, progress_ranges
 
 
 def test_disabled_bar_is_a_no_op_without_tqdm():
@@ -49,6 +30,18 @@ def test_enabled_bar_writes_to_stderr(capsys):
     assert check_progress(np.bool_(True)) is True and check_progress(None) is False
     with pytest.raises(TypeError, match="progress"):
         check_progress("yes")
+
+
+def test_progress_ranges_cover_the_range_once(capsys):
+    assert list(progress_ranges(10)) == [(0, 10)]
+    assert list(progress_ranges(0)) == []
+    for total, n_chunks, min_size in ((10, 3, 1), (7, 50, 1), (100, 50, 8), (5, 2, 16)):
+        blocks = list(progress_ranges(total, "blk", True, n_chunks=n_chunks, min_size=min_size))
+        assert blocks[0][0] == 0 and blocks[-1][1] == total
+        assert all(b[1] == c[0] for b, c in zip(blocks, blocks[1:], strict=False))
+        assert all(b - a >= min(min_size, total) for a, b in blocks[:-1])
+        assert len(blocks) <= n_chunks
+    assert f"{total}/{total}" in capsys.readouterr().err
 
 
 def test_spin_monte_carlo_progress_is_bitwise_the_same(capsys):

@@ -24,7 +24,7 @@ import pytest
 import deeptheory.meanfield as mf
 from deeptheory import Estimate
 from deeptheory._api import Result
-from deeptheory.sweep import SweepMismatchError, open_sweep, point_seed, sweep
+from deeptheory.sweep import SweepMismatchError, open_sweep, point_seed, save_sweep, sweep
 
 # ----------------------------------------------------------------------------- helpers
 # module-level, so the worker processes can import them
@@ -253,6 +253,54 @@ def test_store_refuses_another_sweep(tmp_path):
         sweep(toy, PARAMS, path=other / "notes.txt", scheduler="serial")
     with pytest.raises(FileNotFoundError, match="not a deeptheory sweep"):
         open_sweep(other)
+
+
+def test_zarr_chunks_and_single_file_outputs(tmp_path, monkeypatch):
+    pytest.importorskip("zarr")
+    global _INTERRUPT_AT
+    params = {"a": [0.0, 1.0, 2.0], "b": [0.0, 1.0]}
+    ref = sweep(toy, params, seed=5, scheduler="serial")
+    # chunks as Zarr stores: interrupted, resumed, equal to the in-memory sweep
+    path = tmp_path / "zsw"
+    kw = dict(seed=5, path=path, store="zarr", scheduler="serial", chunk_size=2)
+    monkeypatch.setattr(sys.modules[__name__], "_INTERRUPT_AT", (2.0, 0.0))  # point 4
+    with pytest.raises(KeyboardInterrupt):
+        sweep(toy, params, **kw)
+    assert sorted(p.name for p in path.iterdir() if p.name.startswith("chunk")) == [
+        "chunk_00000.zarr", "chunk_00001.zarr"]
+    assert not [p for p in path.iterdir() if p.name.startswith(".")]  # no temporaries left
+    monkeypatch.setattr(sys.modules[__name__], "_INTERRUPT_AT", None)
+    ds = sweep(toy, params, **kw)
+    assert ds.identical(ref) and open_sweep(path).identical(ref)
+    assert json.loads((path / "sweep.json").read_text())["store"] == "zarr"
+    with pytest.raises(SweepMismatchError, match="store='zarr'"):
+        sweep(toy, params, seed=5, path=path, scheduler="serial", chunk_size=2)
+    # one netCDF file or one Zarr store, complex numbers and strings included
+    zc = sweep(complex_and_dict, {"a": [1.0, 2.0]}, scheduler="serial")
+    for res in (ref, zc):
+        for name in ("one.nc", "one.zarr"):
+            target = tmp_path / f"{len(res.data_vars)}_{name}"
+            assert save_sweep(res, target) == target
+            back = open_sweep(target)
+            assert back.identical(res), name
+            assert back["error"].dtype == object
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_sweep(ref, target)
+    save_sweep(zc, target, overwrite=True)
+    assert open_sweep(target).identical(zc)
+    with pytest.raises(ValueError, match=r"\.nc.*\.zarr"):
+        save_sweep(ref, tmp_path / "x.h5")
+    with pytest.raises(TypeError, match="xarray.Dataset"):
+        save_sweep({"a": 1}, tmp_path / "x.nc")
+    plain = tmp_path / "plain.zarr"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not a Zarr store"):
+        save_sweep(ref, plain, overwrite=True)
+    with pytest.raises(ValueError, match="store must be one of"):
+        sweep(toy, params, path=tmp_path / "q", store="hdf5", scheduler="serial")
+    with pytest.raises(FileNotFoundError, match="no sweep"):
+        open_sweep(tmp_path / "nothing.nc")
 
 
 @pytest.mark.parametrize("func, params, kw, exc, match", [

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_progress", "progress_bar"]
+__all__ = ["check_progress", "progress_bar", "progress_ranges"]
 
 
 class _NoBar:
@@ -64,3 +64,27 @@ def progress_bar(total: int | None, desc: str = "", enabled: bool = False, *,
 
     return tqdm(total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr,
                 dynamic_ncols=True, mininterval=0.5)
+
+
+def progress_ranges(total: int, desc: str = "", enabled: bool = False, *, unit: str = "it",
+                    n_chunks: int = 50, min_size: int = 1) -> Any:
+    """Split ``range(total)`` into consecutive ``(start, stop)`` blocks, with a bar.
+
+    For a long batch that one compiled call would run at once (trials, samples, starts,
+    steps): disabled, this yields the single block ``(0, total)`` (no bar, no extra calls);
+    enabled, it yields about ``n_chunks`` blocks of at least ``min_size`` items (pass the
+    thread count for a ``prange`` loop, so each call still fills the pool) and advances a
+    bar by each block once the caller has processed it.  Callers whose items use
+    per-item seeds (seed + k, or a key per item) get bitwise the same result either way.
+    """
+    total = int(total)
+    if not enabled:
+        if total > 0:
+            yield 0, total
+        return
+    size = max(int(min_size), -(-total // max(int(n_chunks), 1)), 1)
+    with progress_bar(total, desc, True, unit=unit) as bar:
+        for a in range(0, total, size):
+            b = min(total, a + size)
+            yield a, b
+            bar.update(b - a)

@@ -63,7 +63,7 @@ from typing import TypeVar
 
 import numba
 
-__all__ = ["MIN_PARALLEL_NS", "forced", "pick", "use_parallel"]
+__all__ = ["MIN_PARALLEL_NS", "forced", "pick", "thread_count", "use_parallel"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -85,6 +85,12 @@ def use_parallel(work_ns: float) -> bool:
     if mode != "auto":
         return mode == "parallel"
     return work_ns >= MIN_PARALLEL_NS and numba.get_num_threads() > 1
+
+
+def thread_count() -> int:
+    """Numba's thread count (``numba.get_num_threads()``): the block size from which a
+    chunked ``prange`` call still fills the pool (used with ``progress=`` bars)."""
+    return int(numba.get_num_threads())
 
 
 def pick(serial: F, parallel: F, work_ns: float) -> F:

@@ -9,7 +9,9 @@ same call runs on an existing Dask cluster (Rocklin 2015); ``scheduler="serial"`
 this process without Dask.  Each point's seed is derived from the sweep seed and the
 point's coordinates (:func:`point_seed`), so the results are bitwise the same on any
 scheduler.  With ``path=`` the sweep is written chunk by chunk to a directory of netCDF
-files and resumes after an interruption; :func:`open_sweep` reads it back.  A point whose
+files (or Zarr stores, ``store="zarr"``) and resumes after an interruption;
+:func:`save_sweep` writes a result as one netCDF file or Zarr store; :func:`open_sweep`
+reads any of them back.  A point whose
 call raises is recorded (NaN and its message in ``error``) and the sweep goes on.
 
 dask, distributed, xarray and tqdm are imported only when a sweep runs (``import
@@ -24,7 +26,7 @@ from ._engine import (
     resolve_function,
     sweep,
 )
-from ._store import open_sweep
+from ._store import open_sweep, save_sweep
 
 __all__ = ["SCHEDULER_ENV", "SweepMismatchError", "local_cluster", "open_sweep", "point_seed",
-           "resolve_function", "sweep"]
+           "resolve_function", "save_sweep", "sweep"]

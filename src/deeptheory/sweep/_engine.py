@@ -399,7 +399,8 @@ def _check_workers(client: Any) -> None:
 # ----------------------------------------------------------------------------- sweep
 
 
-def _prepare_path(path: Path, desc: dict, chunk_size: int | None, n: int) -> tuple[dict, bool]:
+def _prepare_path(path: Path, desc: dict, chunk_size: int | None, n: int,
+                  store: str) -> tuple[dict, bool]:
     """(manifest, resuming): create the directory and manifest, or check the existing one."""
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"path {str(path)!r} exists and is not a directory (a sweep "
@@ -416,6 +417,9 @@ def _prepare_path(path: Path, desc: dict, chunk_size: int | None, n: int) -> tup
         if chunk_size is not None and chunk_size != man["chunk_size"]:
             raise SweepMismatchError(f"{path} was chunked with chunk_size="
                                      f"{man['chunk_size']}; pass that (or None) to resume")
+        if man.get("store", "netcdf") != store:
+            raise SweepMismatchError(f"{path} stores its chunks as {man.get('store', 'netcdf')}"
+                                     f"; pass store={man.get('store', 'netcdf')!r} to resume")
         return man, True
     if path.is_dir() and any(path.iterdir()):
         raise FileExistsError(f"path {str(path)!r} exists, is not empty and holds no "
@@ -423,7 +427,7 @@ def _prepare_path(path: Path, desc: dict, chunk_size: int | None, n: int) -> tup
     path.mkdir(parents=True, exist_ok=True)
     cs = chunk_size or max(1, math.ceil(n / MAX_DEFAULT_CHUNKS))
     man = {**desc, "format": _store.FORMAT, "chunk_size": cs, "n_points": n,
-           "n_chunks": math.ceil(n / cs),
+           "n_chunks": math.ceil(n / cs), "store": store,
            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _store.write_manifest(path, man)
     return man, False
@@ -437,6 +441,7 @@ def sweep(
     seed: int | None = 0,
     outputs: Any = None,
     path: str | os.PathLike | None = None,
+    store: str = "netcdf",
     scheduler: Any = None,
     chunk_size: int | None = None,
     n_workers: int | None = None,
@@ -465,7 +470,10 @@ def sweep(
     path : a directory: the sweep is written there chunk by chunk (netCDF-3, one file
         per chunk, plus ``sweep.json``); running the same call again resumes, skipping
         finished chunks; a directory holding another sweep is refused
-        (:class:`SweepMismatchError`).  None: results stay in memory.
+        (:class:`SweepMismatchError`).  None: results stay in memory.  To keep the
+        result as one file, :func:`save_sweep` (``.nc`` or ``.zarr``).
+    store : the format of the chunks under ``path``: "netcdf" (netCDF-3 files, nothing
+        extra to install) or "zarr" (Zarr stores, ``pip install 'deeptheory[zarr]'``).
     scheduler : None (the environment variable DEEPTHEORY_SCHEDULER, else "local"),
         "local" (an embedded ``distributed.LocalCluster``: ``n_workers`` processes, default
         one per core, one thread each, Numba / BLAS threads 1), "serial" (this process, no
@@ -514,6 +522,7 @@ def sweep(
         seed_mode = "derived" if takes_seed else "none"
     outs = _check_outputs(outputs)
     prog = check_progress(progress)
+    store = _store.check_store(store)
     if chunk_size is not None:
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
                 or chunk_size < 1:
@@ -541,13 +550,13 @@ def sweep(
             "units": {str(k): str(v) for k, v in (units or {}).items()}}
     desc["fingerprint"] = _store.fingerprint(desc)
     if p is not None:
-        man, _ = _prepare_path(p, desc, chunk_size, n)
+        man, _ = _prepare_path(p, desc, chunk_size, n, store)
     else:
         cs = chunk_size or max(1, math.ceil(n / MAX_DEFAULT_CHUNKS))
         man = {**desc, "format": _store.FORMAT, "chunk_size": cs, "n_points": n,
                "n_chunks": math.ceil(n / cs)}
     cs, n_chunks = man["chunk_size"], man["n_chunks"]
-    done = set(_store.done_chunks(p, n_chunks)) if p is not None else set()
+    done = set(_store.done_chunks(p, n_chunks, store)) if p is not None else set()
 
     names = list(prm)
     grid = list(product(*prm.values()))
@@ -567,7 +576,7 @@ def sweep(
         ds = chunk_dataset(rows, pts[0][0], pts[-1][0] + 1,
                            [s for _, _, s in pts] if seed_mode == "derived" else None)
         if p is not None:
-            _store.write_chunk(p, i, ds)
+            _store.write_chunk(p, i, ds, store)
         mem[i] = ds  # what the file holds (test: sweep() == open_sweep(path))
 
     todo = [i for i in range(n_chunks) if i not in done]
@@ -580,7 +589,7 @@ def sweep(
         elif todo:
             lost = _run_distributed(sched, timeout, n_workers, job, todo, chunk_points, keep,
                                     bar, desc["fingerprint"])
-    chunks = {**{i: _store.read_chunk(p, i) for i in sorted(done)}, **mem}
+    chunks = {**{i: _store.read_chunk(p, i, store) for i in sorted(done)}, **mem}
     ds = _store.assemble(man, chunks, lost)
     n_failed = ds.attrs["n_failed"]
     if n_failed:

@@ -1,16 +1,19 @@
-"""The on-disk sweep: a directory of netCDF chunks and a JSON manifest; reassembly.
+"""The on-disk sweep: a directory of netCDF (or Zarr) chunks and a JSON manifest; reassembly.
 
 Layout of ``path/``::
 
     sweep.json          manifest: format, fingerprint (function, params, fixed, seed,
-                        outputs, deeptheory version), chunking, units
+                        outputs, deeptheory version), chunking, store, units
     chunk_00000.nc      points 0 .. chunk_size - 1 over a flat ``point`` dimension
-    chunk_00001.nc      ...
+    chunk_00001.nc      ...            (``chunk_00000.zarr/`` ... with store="zarr")
 
-Chunks are netCDF-3 files written by xarray's ``scipy`` engine (scipy is already a
-dependency: no HDF5 / netCDF C library needed), each to a temporary name first and then
-renamed, so a chunk file that exists is complete.  Complex variables are stored as
-``<var>__real`` / ``<var>__imag`` and recombined on reading.
+netCDF chunks are netCDF-3 files written by xarray's ``scipy`` engine (scipy is already a
+dependency: no HDF5 / netCDF C library needed); Zarr chunks are Zarr stores (the optional
+``zarr`` package, ``pip install 'deeptheory[zarr]'``).  Each chunk is written to a
+temporary name first and then renamed, so a chunk that exists is complete.  In netCDF,
+complex variables are stored as ``<var>__real`` / ``<var>__imag`` and recombined on
+reading.  :func:`save_sweep` writes a whole sweep Dataset as one netCDF file or one Zarr
+store, and :func:`open_sweep` opens any of the three.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -26,12 +30,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMAT", "MANIFEST", "assemble", "canon", "chunk_name", "fingerprint",
-           "open_sweep", "read_chunk", "read_manifest", "write_chunk", "write_manifest"]
+__all__ = ["FORMAT", "MANIFEST", "STORES", "assemble", "canon", "check_store", "chunk_name",
+           "fingerprint", "open_sweep", "read_chunk", "read_manifest", "save_sweep",
+           "write_chunk", "write_manifest"]
 
 FORMAT = "deeptheory.sweep/1"
 MANIFEST = "sweep.json"
 ENGINE = "scipy"
+#: chunk stores of a sweep directory and their file suffixes
+STORES = {"netcdf": ".nc", "zarr": ".zarr"}
 _ADDR = re.compile(r" at 0x[0-9a-fA-F]+")
 
 #: what the fingerprint covers (a resumed sweep must match all of them)
@@ -75,18 +82,92 @@ def fingerprint(desc: dict) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def chunk_name(i: int) -> str:
-    return f"chunk_{i:05d}.nc"
+def check_store(store: Any) -> str:
+    """Validate a chunk store name: "netcdf" or "zarr" (Zarr needs the zarr package)."""
+    if not isinstance(store, str) or store not in STORES:
+        raise ValueError(f"store must be one of {sorted(STORES)}, got {store!r}")
+    if store == "zarr":
+        _need_zarr()
+    return store
+
+
+def _need_zarr() -> None:
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        raise ImportError("Zarr output needs the zarr package: pip install 'deeptheory[zarr]' "
+                          "(or pip install zarr); netCDF needs nothing extra") from None
+
+
+def chunk_name(i: int, store: str = "netcdf") -> str:
+    return f"chunk_{i:05d}{STORES[store]}"
 
 
 def _atomic_write_bytes(target: Path, write) -> None:
+    """Write ``target`` (a file or a directory) under a temporary name, then rename it."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
-        os.replace(tmp, target)
+        if tmp.is_dir():
+            if target.exists():  # written meanwhile by another worker: keep that one
+                return
+            os.rename(tmp, target)
+        else:
+            os.replace(tmp, target)
     finally:
-        if tmp.exists():
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
             tmp.unlink()
+
+
+def _split_complex(ds: Any) -> Any:
+    """Complex variables as ``<var>__real`` / ``<var>__imag`` (netCDF-3 has no complex)."""
+    out = ds.copy()
+    for k in list(out.data_vars):
+        if out[k].dtype.kind == "c":
+            v = out[k]
+            out[f"{k}__real"] = v.real
+            out[f"{k}__imag"] = v.imag
+            out = out.drop_vars(k)
+    return out
+
+
+def _join_complex(ds: Any) -> Any:
+    """Undo :func:`_split_complex`; strings (numpy StringDType from Zarr) back to object."""
+    for k in list(ds.data_vars):
+        if k.endswith("__real") and f"{k[:-6]}__imag" in ds:
+            base = k[:-6]
+            ds[base] = ds[k] + 1j * ds[f"{base}__imag"]
+            ds = ds.drop_vars([k, f"{base}__imag"])
+    for k in list(ds.variables):
+        if ds[k].dtype.kind in "TU":
+            if k in ds.coords:
+                ds = ds.assign_coords({k: ds[k].values.astype(object)})
+            else:
+                ds[k] = ds[k].astype(object)
+    return ds
+
+
+def _write(ds: Any, target: Path, store: str) -> None:
+    if store == "zarr":
+        _need_zarr()
+        ds.to_zarr(target, mode="w-", consolidated=False)
+    else:
+        _split_complex(ds).to_netcdf(target, engine=ENGINE, format="NETCDF3_64BIT")
+
+
+def _read(target: Path, store: str) -> Any:
+    import xarray as xr
+
+    if store == "zarr":
+        _need_zarr()
+        with xr.open_zarr(target, consolidated=False) as src:
+            ds = src.load()
+    else:
+        with xr.open_dataset(target, engine=ENGINE) as src:
+            ds = src.load()
+    return _join_complex(ds)
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
@@ -109,42 +190,22 @@ def read_manifest(path: Path) -> dict:
     return man
 
 
-def write_chunk(path: Path, i: int, ds: Any) -> None:
-    """Write chunk ``i`` (complex split into real / imag) atomically."""
+def write_chunk(path: Path, i: int, ds: Any, store: str = "netcdf") -> None:
+    """Write chunk ``i`` atomically (netCDF: complex split into real / imag)."""
     out = ds.copy()
-    for k in list(out.data_vars):
-        if out[k].dtype.kind == "c":
-            v = out[k]
-            out[f"{k}__real"] = v.real
-            out[f"{k}__imag"] = v.imag
-            out = out.drop_vars(k)
     out.attrs["written"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    _atomic_write_bytes(Path(path) / chunk_name(i),
-                        lambda p: out.to_netcdf(p, engine=ENGINE, format="NETCDF3_64BIT"))
+    _atomic_write_bytes(Path(path) / chunk_name(i, store), lambda p: _write(out, p, store))
 
 
-def read_chunk(path: Path, i: int) -> Any:
+def read_chunk(path: Path, i: int, store: str = "netcdf") -> Any:
     """Read chunk ``i`` into memory (complex recombined, point indices int64)."""
-    import xarray as xr
-
-    f = Path(path) / chunk_name(i)
-    with xr.open_dataset(f, engine=ENGINE) as src:
-        ds = src.load()
-    for k in list(ds.data_vars):
-        if k.endswith("__real") and f"{k[:-6]}__imag" in ds:
-            base = k[:-6]
-            ds[base] = ds[k] + 1j * ds[f"{base}__imag"]
-            ds = ds.drop_vars([k, f"{base}__imag"])
+    ds = _read(Path(path) / chunk_name(i, store), store)
     ds = ds.assign_coords(point=ds["point"].values.astype(np.int64))
-    if "point_seed" in ds:
-        ds["point_seed"] = ds["point_seed"].astype(np.int64)
-    if "error" in ds:
-        ds["error"] = ds["error"].astype(object)
-    return ds
+    return _finish(ds)
 
 
-def done_chunks(path: Path, n_chunks: int) -> list[int]:
-    return [i for i in range(n_chunks) if (Path(path) / chunk_name(i)).exists()]
+def done_chunks(path: Path, n_chunks: int, store: str = "netcdf") -> list[int]:
+    return [i for i in range(n_chunks) if (Path(path) / chunk_name(i, store)).exists()]
 
 
 def coord_values(values: list) -> np.ndarray:
@@ -283,23 +344,95 @@ def _decorate(ds: Any, man: dict, *, n_failed: int, skipped: list[str]) -> None:
     })
 
 
-def open_sweep(path: str | os.PathLike, *, allow_incomplete: bool = False) -> Any:
-    """Open a sweep directory written by :func:`deeptheory.sweep.sweep` as one Dataset.
+def _is_zarr_store(p: Path) -> bool:
+    """A directory holding Zarr (v3 or v2) group metadata."""
+    return p.is_dir() and ((p / "zarr.json").exists() or (p / ".zgroup").exists())
 
-    Combines the chunk files into an ``xarray.Dataset`` on the parameter grid (named
-    dimensions, coordinates, attributes as :func:`~deeptheory.sweep.sweep` returns them),
-    loaded into memory.  A sweep with chunks not yet computed raises ValueError unless
-    ``allow_incomplete=True``, which returns their points as NaN with ``error`` "not
-    computed" (the attribute ``n_failed`` counts them).
+
+def save_sweep(ds: Any, target: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a sweep Dataset as one netCDF file (``*.nc``) or one Zarr store (``*.zarr``).
+
+    The format follows the suffix of ``target``.  netCDF is netCDF-3 written by xarray's
+    scipy engine (nothing extra to install; complex variables stored as ``<var>__real`` /
+    ``<var>__imag``); Zarr needs the zarr package (``pip install 'deeptheory[zarr]'``) and
+    keeps complex numbers as they are.  Attributes (function, seeds, conventions, units)
+    travel with the data; :func:`open_sweep` reads either back into an identical Dataset.
+    An existing target is refused (FileExistsError) unless ``overwrite=True``, which replaces
+    only a file or a Zarr store.  The write goes to a temporary name first, so an
+    interrupted save leaves no partial target.  Returns the path written.
     """
-    p = Path(path)
+    import xarray as xr
+
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset (a sweep result), got {type(ds).__name__}")
+    p = Path(target).expanduser()
+    store = {".nc": "netcdf", ".zarr": "zarr"}.get(p.suffix)
+    if store is None:
+        raise ValueError(f"target must end in .nc (netCDF) or .zarr (Zarr), got {str(p)!r}")
+    if store == "zarr":
+        _need_zarr()
+    if p.exists():
+        if not overwrite:
+            raise FileExistsError(f"{str(p)!r} exists; pass overwrite=True to replace it")
+        if p.is_dir() and not _is_zarr_store(p):
+            raise FileExistsError(f"{str(p)!r} is a directory but not a Zarr store; refusing "
+                                  "to replace it")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.new")
+    try:
+        _write(ds, tmp, store)
+        if p.is_dir():
+            shutil.rmtree(p)
+        os.replace(tmp, p)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+    return p
+
+
+def _finish(ds: Any) -> Any:
+    """Dtypes as :func:`assemble` gives them (after a netCDF / Zarr round trip)."""
+    if "point_seed" in ds:
+        ds["point_seed"] = ds["point_seed"].astype(np.int64)
+    if "error" in ds:
+        ds["error"] = ds["error"].astype(object)
+    return ds
+
+
+def open_sweep(path: str | os.PathLike, *, allow_incomplete: bool = False) -> Any:
+    """Open a sweep written by :func:`deeptheory.sweep.sweep` or :func:`save_sweep`.
+
+    ``path``: a sweep directory (``sweep.json`` and chunks, netCDF or Zarr), a netCDF file
+    or a Zarr store.  A directory's chunks are combined into an ``xarray.Dataset`` on the
+    parameter grid (named dimensions, coordinates, attributes as
+    :func:`~deeptheory.sweep.sweep` returns them), loaded into memory.  A sweep with chunks
+    not yet computed raises ValueError unless ``allow_incomplete=True``, which returns their
+    points as NaN with ``error`` "not computed" (the attribute ``n_failed`` counts them).
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"no sweep at {str(p)!r}")
+    if not (p / MANIFEST).exists():
+        if p.suffix == ".zarr" or _is_zarr_store(p):
+            return _finish(_read(p, "zarr"))
+        if p.is_file():
+            try:
+                return _finish(_read(p, "netcdf"))
+            except (OSError, TypeError, ValueError):  # not netCDF-3: let xarray choose
+                import xarray as xr
+
+                with xr.open_dataset(p) as src:
+                    return _finish(_join_complex(src.load()))
     man = read_manifest(p)
+    store = man.get("store", "netcdf")
     n_chunks = man["n_chunks"]
-    have = done_chunks(p, n_chunks)
+    have = done_chunks(p, n_chunks, store)
     missing = sorted(set(range(n_chunks)) - set(have))
     if missing and not allow_incomplete:
         raise ValueError(f"the sweep at {p} is incomplete: {len(missing)} of {n_chunks} chunks "
-                         f"not computed (first: {chunk_name(missing[0])}); run the same "
+                         f"not computed (first: {chunk_name(missing[0], store)}); run the same "
                          "sweep() call again to resume, or pass allow_incomplete=True")
-    chunks = {i: read_chunk(p, i) for i in have}
+    chunks = {i: read_chunk(p, i, store) for i in have}
     return assemble(man, chunks, {i: "not computed" for i in missing})
