@@ -305,7 +305,7 @@ def test_one_default_for_weights_and_activation():
 def test_module_docstring_lists_every_subcommand():
     p = build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    assert len(sub.choices) == 11
+    assert len(sub.choices) == 12
     for name in sub.choices:
         assert f"deeptheory {name}" in " ".join(cli.__doc__.split()), name
 

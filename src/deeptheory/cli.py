@@ -1,7 +1,8 @@
 """Command-line interface: ``deeptheory phase-diagram``, ``deeptheory meanfield``,
 ``deeptheory kernel``, ``deeptheory jacobian-spectrum``, ``deeptheory info-plane``,
 ``deeptheory complexity``, ``deeptheory gibbs``, ``deeptheory lyapunov``,
-``deeptheory diffusion``, ``deeptheory ode-flow`` and ``deeptheory verify``.
+``deeptheory diffusion``, ``deeptheory ode-flow``, ``deeptheory verify`` and
+``deeptheory sweep``.
 
 ``phase-diagram``, ``meanfield`` and ``kernel`` use the mean-field library
 (:mod:`deeptheory.meanfield`), ``jacobian-spectrum`` the random-matrix library
@@ -720,6 +721,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vf.add_argument("args", nargs=argparse.REMAINDER, help="options of deeptheory verify")
     vf.set_defaults(func=_cmd_verify, check=lambda args: 0.0)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="run a toolkit function over a parameter grid (Dask), stored and resumable",
+        description="Run a toolkit function at every point of a parameter grid on an "
+        "embedded or existing Dask cluster, storing the labelled result (xarray, netCDF or "
+        "Zarr) chunk by chunk so that a rerun resumes. Run 'deeptheory sweep --help' for "
+        "its options.",
+        add_help=False,
+    )
+    sw.add_argument("args", nargs=argparse.REMAINDER, help="options of deeptheory sweep")
+    sw.set_defaults(func=_cmd_sweep, check=lambda args: 0.0)
     return p
 
 
@@ -1763,6 +1776,12 @@ def _cmd_verify(args: argparse.Namespace, estimate: float = 0.0) -> int:
     return int(main_verify(list(args.args)))
 
 
+def _cmd_sweep(args: argparse.Namespace, estimate: float = 0.0) -> int:
+    from .sweep import main_sweep
+
+    return int(main_sweep(list(args.args)))
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -1779,6 +1798,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .verify import main_verify
 
         return int(main_verify(argv[1:]))
+    if argv and argv[0] == "sweep":  # its own parser (deeptheory.sweep)
+        from .sweep import main_sweep
+
+        return int(main_sweep(argv[1:]))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ dask, distributed, xarray and tqdm are imported only when a sweep runs (``import
 deeptheory.meanfield`` stays free of them).  Guide: ``docs/sweeps.md``.
 """
 
+from ._cli import main_sweep
 from ._engine import (
     SCHEDULER_ENV,
     SweepMismatchError,
@@ -28,5 +29,5 @@ from ._engine import (
 )
 from ._store import open_sweep, save_sweep
 
-__all__ = ["SCHEDULER_ENV", "SweepMismatchError", "local_cluster", "open_sweep", "point_seed",
-           "resolve_function", "save_sweep", "sweep"]
+__all__ = ["SCHEDULER_ENV", "SweepMismatchError", "local_cluster", "main_sweep", "open_sweep",
+           "point_seed", "resolve_function", "save_sweep", "sweep"]

@@ -414,6 +414,10 @@ def _prepare_path(path: Path, desc: dict, chunk_size: int | None, n: int,
             raise SweepMismatchError(
                 f"{path} holds a different sweep ({detail or 'fingerprint differs'}); "
                 "refusing to mix them: choose another path, or delete it to start over")
+        if _store.param_order(man) != desc["param_order"]:
+            raise SweepMismatchError(f"{path} sweeps the parameters in the order "
+                                     f"{_store.param_order(man)}; give params in that order "
+                                     "to resume")
         if chunk_size is not None and chunk_size != man["chunk_size"]:
             raise SweepMismatchError(f"{path} was chunked with chunk_size="
                                      f"{man['chunk_size']}; pass that (or None) to resume")
@@ -547,7 +551,8 @@ def sweep(
     desc = {"function": full, "params": prm, "fixed": _store.canon(fx), "seed": seed,
             "seed_mode": seed_mode, "outputs": _store.canon(outs), "version": __version__,
             "seed_rule": SEED_RULE if seed_mode == "derived" else f"seed {seed_mode}",
-            "units": {str(k): str(v) for k, v in (units or {}).items()}}
+            "units": {str(k): str(v) for k, v in (units or {}).items()},
+            "param_order": list(prm)}
     desc["fingerprint"] = _store.fingerprint(desc)
     if p is not None:
         man, _ = _prepare_path(p, desc, chunk_size, n, store)
@@ -580,15 +585,20 @@ def sweep(
         mem[i] = ds  # what the file holds (test: sweep() == open_sweep(path))
 
     todo = [i for i in range(n_chunks) if i not in done]
-    with progress_bar(n, f"sweep {_leaf_name(fn)}", prog, unit="pt") as bar:
+
+    def open_bar() -> Any:  # after the cluster is reached: no bar before a connection error
+        bar = progress_bar(n, f"sweep {_leaf_name(fn)}", prog, unit="pt")
         bar.update(sum(min((i + 1) * cs, n) - i * cs for i in done))
-        if sched == "serial":
+        return bar
+
+    if sched == "serial" or not todo:
+        with open_bar() as bar:
             for i in todo:
                 pts = chunk_points(i)
                 keep(i, _run_chunk(job, pts, on_point=lambda: bar.update(1)), pts)
-        elif todo:
-            lost = _run_distributed(sched, timeout, n_workers, job, todo, chunk_points, keep,
-                                    bar, desc["fingerprint"])
+    else:
+        lost = _run_distributed(sched, timeout, n_workers, job, todo, chunk_points, keep,
+                                open_bar, desc["fingerprint"])
     chunks = {**{i: _store.read_chunk(p, i, store) for i in sorted(done)}, **mem}
     ds = _store.assemble(man, chunks, lost)
     n_failed = ds.attrs["n_failed"]
@@ -602,7 +612,7 @@ def sweep(
 
 
 def _run_distributed(sched: Any, timeout: float, n_workers: int | None, job: _Job,
-                     todo: list, chunk_points: Callable, keep: Callable, bar: Any,
+                     todo: list, chunk_points: Callable, keep: Callable, open_bar: Callable,
                      fp: str) -> dict[int, str]:
     """Submit the chunks as tasks and keep each result as it arrives; return the chunks that
     failed as tasks (their message), which are not saved."""
@@ -619,17 +629,18 @@ def _run_distributed(sched: Any, timeout: float, n_workers: int | None, job: _Jo
             f = client.submit(_run_chunk, job, pts, key=f"deeptheory-sweep-{fp[:8]}-{token}-"
                               f"{i:05d}", pure=False)
             futs[f] = (i, pts)
-        for f in as_completed(list(futs), loop=client.loop):
-            i, pts = futs[f]
-            try:
-                rows = f.result()
-            except Exception as e:  # noqa: BLE001 - KilledWorker and the like
-                lost[i] = f"chunk lost on the cluster: {_describe(e)}"
-                continue
-            finally:
-                f.release()
-            keep(i, rows, pts)
-            bar.update(len(pts))
+        with open_bar() as bar:
+            for f in as_completed(list(futs), loop=client.loop):
+                i, pts = futs[f]
+                try:
+                    rows = f.result()
+                except Exception as e:  # noqa: BLE001 - KilledWorker and the like
+                    lost[i] = f"chunk lost on the cluster: {_describe(e)}"
+                    continue
+                finally:
+                    f.release()
+                keep(i, rows, pts)
+                bar.update(len(pts))
     finally:
         for f in futs:
             if not f.done():

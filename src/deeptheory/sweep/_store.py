@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FORMAT", "MANIFEST", "STORES", "assemble", "canon", "check_store", "chunk_name",
-           "fingerprint", "open_sweep", "read_chunk", "read_manifest", "save_sweep",
+           "fingerprint", "open_sweep", "param_order", "read_chunk", "read_manifest", "save_sweep",
            "write_chunk", "write_manifest"]
 
 FORMAT = "deeptheory.sweep/1"
@@ -73,6 +73,12 @@ def canon(obj: Any) -> Any:
         if mod and qn:
             return f"{mod}.{qn}"
     return _ADDR.sub("", f"{type(obj).__qualname__}:{obj!r}")
+
+
+def param_order(man: dict) -> list[str]:
+    """The swept parameters in the order of the grid's dimensions (the JSON manifest sorts
+    its keys, so the order is stored separately)."""
+    return list(man.get("param_order") or man["params"])
 
 
 def fingerprint(desc: dict) -> str:
@@ -143,7 +149,8 @@ def _join_complex(ds: Any) -> Any:
     for k in list(ds.variables):
         if ds[k].dtype.kind in "TU":
             if k in ds.coords:
-                ds = ds.assign_coords({k: ds[k].values.astype(object)})
+                v = ds[k]
+                ds = ds.assign_coords({k: (v.dims, v.values.astype(object), v.attrs)})
             else:
                 ds[k] = ds[k].astype(object)
     return ds
@@ -222,7 +229,7 @@ def assemble(man: dict, chunks: dict[int, Any], missing: dict[int, str]) -> Any:
     """
     import xarray as xr
 
-    names = list(man["params"])
+    names = param_order(man)
     values = [man["params"][k] for k in names]
     shape = tuple(len(v) for v in values)
     n = int(np.prod(shape))
@@ -316,7 +323,7 @@ CONVENTIONS = ("deeptheory conventions: variances, not standard deviations (W_ij
 
 def _decorate(ds: Any, man: dict, *, n_failed: int, skipped: list[str]) -> None:
     units = man.get("units", {})
-    for k in man["params"]:
+    for k in param_order(man):
         ds[k].attrs.update(PARAM_ATTRS.get(k, {}))
         if k in units:
             ds[k].attrs["units"] = units[k]
@@ -333,7 +340,7 @@ def _decorate(ds: Any, man: dict, *, n_failed: int, skipped: list[str]) -> None:
         "deeptheory_version": man["version"],
         "sweep_seed": -1 if man["seed"] is None else man["seed"],
         "seed_rule": man["seed_rule"],
-        "params": json.dumps(list(man["params"])),
+        "params": json.dumps(param_order(man)),
         "fixed": json.dumps(man["fixed"]),
         "outputs": json.dumps(man["outputs"]),
         "n_points": int(man["n_points"]),

@@ -8,18 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._cliutil import OneLineParser, UsageError, parse_or_status
+
 __all__ = ["build_verify_parser", "main_verify"]
 
 PROG = "deeptheory verify"
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, status 2, no usage dump
-        raise _UsageError(message)
 
 
 def _list(conv, name):
@@ -47,7 +40,7 @@ def _config(s: str) -> tuple[str, float, float]:
 
 def build_verify_parser() -> argparse.ArgumentParser:
     """The argument parser of ``deeptheory verify`` (also usable as a subparser's parents)."""
-    p = _Parser(prog=PROG, description=(
+    p = OneLineParser(prog=PROG, description=(
         "Every quantity the toolkit both predicts and measures, theory beside simulation: "
         "a table with standard errors, z-scores, finite-size allowances and PASS/FAIL "
         "(PASS iff |simulation - theory| <= k stderr + allowance). Comma-separated values of "
@@ -93,20 +86,22 @@ def main_verify(argv: Sequence[str] | None = None) -> int:
     from ._core import VerifyConfig, list_checks, verify
 
     try:
-        args = build_verify_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parse_or_status(build_verify_parser(), sys.argv[1:] if argv is None else argv)
+        if isinstance(args, int):
+            return args
         if args.list:
             for c in list_checks():
                 print(f"{c.name:28s} {c.theory}  vs  {c.simulation}")
             return 0
         if args.seed < 0:
-            raise _UsageError(f"--seed must be >= 0, got {args.seed}")
+            raise UsageError(f"--seed must be >= 0, got {args.seed}")
         out = None
         if args.out is not None:
             out = Path(args.out)
             if out.suffix.lower() not in (".md", ".markdown"):
-                raise _UsageError(f"--out must be a Markdown file (.md), got {args.out!r}")
+                raise UsageError(f"--out must be a Markdown file (.md), got {args.out!r}")
             if not out.parent.is_dir():
-                raise _UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+                raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
         sizes = {k: v for k, v in (("width", args.width), ("depth", args.depth),
                                    ("n_samples", args.n_samples)) if v is not None}
         nets = args.config or list(itertools.product(args.activation, args.sigma_w2,
@@ -115,7 +110,7 @@ def main_verify(argv: Sequence[str] | None = None) -> int:
                                 **sizes) for a, w, b in nets]
         report = verify(configs, pillars=args.pillars, seed=args.seed, quick=args.quick,
                         progress=not args.no_progress, k=args.k)
-    except (_UsageError, ValueError, TypeError) as exc:
+    except (UsageError, ValueError, TypeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(report)
