@@ -244,6 +244,12 @@ def test_store_refuses_another_sweep(tmp_path):
     with pytest.raises(SweepMismatchError, match="chunk_size=3"):
         sweep(toy, PARAMS, path=path, scheduler="serial", chunk_size=2)
     sweep(toy, PARAMS, path=path, scheduler="serial")  # the same sweep: fine
+    with pytest.raises(SweepMismatchError, match="order"):
+        sweep(toy, dict(reversed(list(PARAMS.items()))), path=path, scheduler="serial")
+    # the dimension order survives the manifest (JSON sorts its keys)
+    rev = dict(reversed(list(PARAMS.items())))
+    ds = sweep(toy, rev, path=tmp_path / "rev", scheduler="serial")
+    assert list(ds.sizes)[:2] == list(rev) and open_sweep(tmp_path / "rev").identical(ds)
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
