@@ -145,3 +145,23 @@ def test_user_family_reuses_activation_independent_kernels():
             shared.append(name)
     assert "fval" in own
     assert shared, "expected activation-independent kernels (the quadrature rule builders)"
+
+
+def test_maths_subpackages_do_not_import_numba():
+    """Compiled loops live in deeptheory.kernels; the maths subpackages call them and never
+    import numba themselves (a source scan of every module's import statements)."""
+    import ast
+    from pathlib import Path
+
+    import deeptheory
+
+    root = Path(deeptheory.__file__).parent
+    bad = []
+    for sub in ("meanfield", "rmt", "spinglass", "dynamics", "infotheory", "sweep", "verify"):
+        for f in sorted((root / sub).rglob("*.py")):
+            for node in ast.walk(ast.parse(f.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "numba" or n.startswith("numba.") for n in names):
+                    bad.append(f"{f.relative_to(root)}:{node.lineno}")
+    assert not bad, bad

@@ -54,7 +54,7 @@ import numpy as np
 
 from .._api import ConvergenceError, Result, check_on_fail, report_nonconvergence
 from .._validation import as_float, as_int, scalar_or_array
-from . import _power
+from ..kernels import power_equation as _power
 from .numerical import DiscreteLaw, SpectralLaw, _check_law
 
 __all__ = [
@@ -462,7 +462,7 @@ class _WeightS(NamedTuple):
 
 
 #: solve the power equation of a discrete law with the compiled per-point continuation
-#: (:mod:`deeptheory.rmt._power`); False: the vectorised solver below (any law)
+#: (:mod:`deeptheory.kernels.power_equation`); False: the vectorised solver below (any law)
 COMPILED_POWER = True
 
 

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..kernels._threads import pick
-from ..kernels.stieltjes import NS_PER_TERM, _point
+from ._threads import pick
+from .stieltjes import NS_PER_TERM, _point
 
 #: weight factor of the power equation: none, orthogonal (S_W = 1/sigma_w^2), Gaussian
 NO_WEIGHTS, ORTHOGONAL, GAUSSIAN = 0, 1, 2
