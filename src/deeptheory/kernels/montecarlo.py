@@ -84,11 +84,12 @@ import numpy as np
 from numba import prange
 
 from .._api import Result, as_seed
+from .._progress import check_progress, progress_ranges
 from .._validation import as_float as _as_float
 from .._validation import as_int
 from ._builtin_eval import act_eval
 from ._specialise import kernel
-from ._threads import pick
+from ._threads import pick, thread_count
 from .activations import Activation, get_activation
 
 __all__ = [
@@ -576,6 +577,8 @@ def sample_network(
     n_trials: int,
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
+    progress: bool = False,
+    desc: str = "sample_network",
 ) -> NetworkSample:
     """Propagate x1, x2 and the tangent v through ``n_trials`` random networks.
 
@@ -592,6 +595,11 @@ def sample_network(
     seed : integer >= 0 with seed + n_trials - 1 <= 2**32 - 1, a numpy Generator or
         None (an integer base seed is then drawn from it, below 2**31); trial k uses
         Numba's generator seeded with seed + k (reproducible for any thread count).
+    progress : a progress bar (tqdm on stderr, labelled ``desc``) of the trials done; off
+        by default.  The trials then run in about 50 compiled calls of at least the
+        thread count each, trials [a, b) with rows a..b - 1 and seed + a: since trial k
+        depends only on seed + k, the result is bitwise that of the single call made
+        without it.
 
     Returns
     -------
@@ -609,15 +617,20 @@ def sample_network(
             f"x1, x2 and v must have the same length N0, got {a1.size}, {a2.size}, {av.size}"
         )
     n_trials = as_int("n_trials", n_trials, lo=1)
+    progress = check_progress(progress)
     sw, sb, width, depth, orth, seed = _network_args(
         sigma_w2, sigma_b2, width, depth, weights, seed, n_trials
     )
     out = [np.zeros((n_trials, depth)) for _ in range(5)]
     fam = act.family("cpu")
-    run = pick(fam.mc_network_trials_serial, fam.mc_network_trials,
-               n_trials * _trial_ns(a1.size, width, depth, orth))
+    per_trial = _trial_ns(a1.size, width, depth, orth)
     with single_thread_blas():
-        run(act.code, a1, a2, av, sw, sb, width, orth, seed, *out)
+        for a, b in progress_ranges(n_trials, desc, progress, unit="trial",
+                                    min_size=thread_count()):
+            # rows a..b - 1 are trials a..b - 1: a C-contiguous row block seeded with seed + a
+            run = pick(fam.mc_network_trials_serial, fam.mc_network_trials,
+                       (b - a) * per_trial)
+            run(act.code, a1, a2, av, sw, sb, width, orth, seed + a, *(o[a:b] for o in out))
     _warn_nonfinite("sample_network", out)
     return NetworkSample(q1=out[0], q2=out[1], q12=out[2], g=out[3], d12=out[4])
 
@@ -765,6 +778,8 @@ def sample_resnet(
     sigma_a2: float = 0.0,
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
+    progress: bool = False,
+    desc: str = "sample_resnet",
 ) -> ResNetSample:
     """Push x1, x2 forward and g back through ``n_trials`` random residual networks.
 
@@ -791,6 +806,8 @@ def sample_resnet(
     kind : "reduced" or "full".  weights : "gaussian" or "orthogonal".
     seed : as in :func:`sample_network` (trial k seeds Numba's generator with seed + k;
         bitwise reproducible for any thread count).
+    progress, desc : a progress bar of the trials done, as in :func:`sample_network`
+        (bitwise the same result); off by default.
 
     Seeding within a trial: after ``np.random.seed(seed + k)`` the trial draws L layer
     seeds (uniform 32-bit integers); layer l re-seeds with its own before drawing W^l,
@@ -815,6 +832,7 @@ def sample_resnet(
     if not np.any(ag != 0.0):
         raise ValueError("g must not be the zero vector")
     n_trials = as_int("n_trials", n_trials, lo=1)
+    progress = check_progress(progress)
     full, sv2, sa2 = _resnet_args(kind, sigma_v2, sigma_a2)
     alpha = _scalar("alpha", alpha)
     sw, sb, width, depth, orth, seed = _network_args(
@@ -823,11 +841,13 @@ def sample_resnet(
     p1, p2, p12 = (np.zeros((n_trials, depth + 1)) for _ in range(3))
     q1, gr = (np.zeros((n_trials, depth)) for _ in range(2))
     fam = act.family("cpu")
-    run = pick(fam.mc_resnet_trials_serial, fam.mc_resnet_trials,
-               n_trials * _resnet_trial_ns(width, depth, orth, full))
+    per_trial = _resnet_trial_ns(width, depth, orth, full)
     with single_thread_blas():
-        run(act.code, a1, a2, ag, sw, sb, math.sqrt(sv2), math.sqrt(sa2), alpha, full, orth,
-            seed, p1, p2, p12, q1, gr)
+        for a, b in progress_ranges(n_trials, desc, progress, unit="trial",
+                                    min_size=thread_count()):
+            run = pick(fam.mc_resnet_trials_serial, fam.mc_resnet_trials, (b - a) * per_trial)
+            run(act.code, a1, a2, ag, sw, sb, math.sqrt(sv2), math.sqrt(sa2), alpha, full,
+                orth, seed + a, p1[a:b], p2[a:b], p12[a:b], q1[a:b], gr[a:b])
     _warn_nonfinite("sample_resnet", [p1, p2, p12, q1, gr])
     return ResNetSample(p1=p1, p2=p2, p12=p12, q1=q1, grad_ratio=gr)
 

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Estimate
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
 from ..kernels.montecarlo import propagate_batch, sample_parameters
@@ -88,6 +89,7 @@ def empirical_nngp(
     width: int = 1000,
     n_networks: int = 16,
     seed: int | np.random.Generator | None = 0,
+    progress: bool = False,
 ) -> Estimate:
     """Monte Carlo NNGP of the scalar readout of finite random networks.
 
@@ -113,6 +115,7 @@ def empirical_nngp(
     seed : int >= 0 (network k uses ``seed + k``, bitwise the network of
         :func:`~deeptheory.kernels.montecarlo.propagate_batch` with that seed), a
         numpy Generator or None (an int seed is then drawn from it).
+    progress : a progress bar (tqdm on stderr) of the networks done; off by default.
 
     Returns
     -------
@@ -128,15 +131,19 @@ def empirical_nngp(
     >>> est.value.shape, est.samples.shape
     ((2, 2), (4, 2, 2))
     """
+    prog = check_progress(progress)
     xa, depth, sw2, sb2, act, width, n_networks, seed = _args(
         x, depth, sigma_w2, sigma_b2, activation, width, n_networks, seed)
     samples = np.empty((n_networks, xa.shape[0], xa.shape[0]))
-    for k in range(n_networks):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            h = propagate_batch(act, xa.T, sw2, sb2, width=width, depth=depth, seed=seed + k)
-        a = act(h[-1])  # (N, P)
-        samples[k] = sw2 * (a.T @ a) / width + sb2
+    with progress_bar(n_networks, "empirical_nngp", prog, unit="network") as bar:
+        for k in range(n_networks):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                h = propagate_batch(act, xa.T, sw2, sb2, width=width, depth=depth,
+                                    seed=seed + k)
+            a = act(h[-1])  # (N, P)
+            samples[k] = sw2 * (a.T @ a) / width + sb2
+            bar.update()
     _warn_nonfinite("empirical_nngp", samples)
     return Estimate.from_samples(samples)
 
@@ -175,6 +182,7 @@ def empirical_ntk(
     width: int = 1000,
     n_networks: int = 16,
     seed: int | np.random.Generator | None = 0,
+    progress: bool = False,
 ) -> Estimate:
     """Monte Carlo neural tangent kernel of finite random networks (NTK parameterisation).
 
@@ -207,6 +215,7 @@ def empirical_ntk(
         layers (bitwise those of :func:`empirical_nngp` with the same seed) and the
         first row of W^{depth+1} with the first entry of b^{depth+1} is the readout.
         A numpy Generator or None draws the int seed.
+    progress : a progress bar (tqdm on stderr) of the networks done; off by default.
 
     Returns
     -------
@@ -221,14 +230,17 @@ def empirical_ntk(
     >>> bool(np.allclose(est.samples, est.samples.transpose(0, 2, 1)))
     True
     """
+    prog = check_progress(progress)
     xa, depth, sw2, sb2, act, width, n_networks, seed = _args(
         x, depth, sigma_w2, sigma_b2, activation, width, n_networks, seed)
     act.require(1, "the empirical NTK")
     samples = np.empty((n_networks, xa.shape[0], xa.shape[0]))
-    with np.errstate(over="ignore", invalid="ignore"):
+    with (np.errstate(over="ignore", invalid="ignore"),
+          progress_bar(n_networks, "empirical_ntk", prog, unit="network") as bar):
         for k in range(n_networks):
             params = sample_parameters(xa.shape[1], width=width, depth=depth + 1,
                                        sigma_w2=sw2, sigma_b2=sb2, seed=seed + k)
             samples[k] = _network_ntk(xa, params, act, sw2, sb2)
+            bar.update()
     _warn_nonfinite("empirical_ntk", samples)
     return Estimate.from_samples(samples)

@@ -41,7 +41,8 @@ Reproducibility: ``seed`` is an int >= 0, a :class:`numpy.random.Generator` or N
 (fresh entropy); a Generator or None draws the int seed.  Trial k uses Numba's generator
 seeded with ``seed + k`` (see :mod:`deeptheory.kernels.montecarlo`; seed + n_trials - 1
 must stay below 2**32); the same int seed gives bitwise the same result for any thread
-count.
+count, and with or without ``progress=True`` (a tqdm bar on stderr of the trials done:
+the trials then run in consecutive blocks, block [a, b) seeded with seed + a).
 
 Scalars only: unlike the mean-field functions, the ``simulate_*`` functions do not
 broadcast.  ``sigma_w2``, ``sigma_b2``, ``q0``, ``c0`` must be scalars (a 1-D sweep of
@@ -57,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Estimate, Result, as_rng, as_seed
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ..kernels import Activation, get_activation
 from ..kernels.montecarlo import MAX_SEED, NetworkSample, propagate_batch, sample_network
@@ -226,7 +228,8 @@ def make_circle(n0: int, q0: float = 1.0, n_points: int = 64) -> tuple[np.ndarra
     return x, theta
 
 
-def _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0):
+def _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0,
+            progress=False, desc="sample_network"):
     n_trials = as_int("n_trials", n_trials, lo=2)  # a standard error needs two trials
     width = as_int("width", width, lo=1)
     sigma_w2 = _scalar("sigma_w2", sigma_w2, lo=0.0)
@@ -237,6 +240,7 @@ def _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weig
     return sample_network(
         activation, x1, x2, v, sigma_w2, sigma_b2,
         width=width, depth=depth, n_trials=n_trials, weights=weights, seed=seed,
+        progress=progress, desc=desc,
     )
 
 
@@ -260,6 +264,7 @@ def simulate_layers(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> LayerSimulation:
     """Per-layer q^l and c^l of finite random networks, with standard errors over trials.
 
@@ -278,8 +283,11 @@ def simulate_layers(
         see :func:`deeptheory.kernels.montecarlo.sample_network`.
     seed : int >= 0 (trial k uses seed + k), numpy Generator or None (draws the int seed).
     n0 : input dimension (default: ``width``, so orthogonal first layers are square).
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
     """
-    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0)
+    prog = check_progress(progress)
+    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0,
+                prog, "simulate_layers")
     return LayerSimulation(
         layers=np.arange(1, s.q1.shape[1] + 1),
         q1=_estimate(s.q1),
@@ -304,6 +312,7 @@ def simulate_q_star(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> MCEstimate:
     """Fixed point q* of the q-map, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] + sigma_b^2, measured.
 
@@ -311,9 +320,14 @@ def simulate_q_star(
     two (uncorrelated, c0 = 0) inputs; then mean and standard error over trials.
     ``burn_in`` defaults to depth // 2 (q converges within a few layers away from
     the critical line: |q^l - q*| ~ exp(-l / xi_q), Schoenholz et al. 2017).
+    Other parameters as in :func:`simulate_layers`.
+
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
     """
+    prog = check_progress(progress)
     b = _burn_in(burn_in, depth, 0)
-    s = _sample(sigma_w2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0)
+    s = _sample(sigma_w2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0,
+                prog, "simulate_q_star")
     per_trial = 0.5 * (s.q1[:, b:] + s.q2[:, b:]).mean(axis=1)
     return _estimate(per_trial)
 
@@ -332,6 +346,7 @@ def simulate_c_star(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> MCEstimate:
     """Fixed point c* of the C-map, c* = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q*, measured.
 
@@ -339,9 +354,14 @@ def simulate_c_star(
     burn_in < l <= depth (default burn_in = depth // 2).  In the ordered phase c* = 1;
     in the chaotic phase c* < 1 (Poole et al. 2016).  Near the critical line the
     approach is slow (1 - c^l ~ 2 / (q* chi_2 l)): a finite depth does not reach c*.
+    Other parameters as in :func:`simulate_layers`.
+
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
     """
+    prog = check_progress(progress)
     b = _burn_in(burn_in, depth, 0)
-    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0)
+    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0,
+                prog, "simulate_c_star")
     return _estimate(s.c[:, b:].mean(axis=1))
 
 
@@ -365,6 +385,7 @@ def simulate_chi1(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> MCEstimate:
     """chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] from the growth of a tangent vector.
 
@@ -375,9 +396,14 @@ def simulate_chi1(
     (gradients vanish), chi_1 > 1 chaotic (Poole et al. 2016; Schoenholz et al. 2017).
     The ratio (not its logarithm) is averaged: it is unbiased layer by layer given the
     previous layer, while <log ratio> is low by about Var/2 = O(1/N).
+    Other parameters as in :func:`simulate_layers`.
+
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
     """
+    prog = check_progress(progress)
     b = _burn_in(burn_in, depth, 1)
-    s = _sample(sigma_w2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0)
+    s = _sample(sigma_w2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0,
+                prog, "simulate_chi1")
     return _estimate(_chi1_per_trial(s, b))
 
 
@@ -417,6 +443,7 @@ def simulate_chi_c(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> MCEstimate:
     """chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] at (q*, c*), measured in finite networks.
 
@@ -440,11 +467,15 @@ def simulate_chi_c(
     (input squared length per component and input correlation, as in
     :func:`make_inputs`) to start elsewhere: then use a burn-in of several
     xi_c = -1 / ln chi_c layers.  Other parameters as in :func:`simulate_layers`.
+
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
     """
+    prog = check_progress(progress)
     b = _burn_in(burn_in, depth, 0)
     if q0 is None or c0 is None:
         q0, c0 = _fixed_point_inputs(sigma_w2, sigma_b2, activation, q0, c0)
-    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0)
+    s = _sample(sigma_w2, sigma_b2, activation, q0, c0, width, depth, n_trials, weights, seed, n0,
+                prog, "simulate_chi_c")
     sw2 = _scalar("sigma_w2", sigma_w2, lo=0.0)
     return _estimate(sw2 * s.d12[:, b:].mean(axis=1))
 
@@ -513,6 +544,7 @@ def simulate_curvature(
     seed: int | np.random.Generator | None = 0,
     q0: float | None = None,
     fd_order: int = 4,
+    progress: bool = False,
 ) -> CurvatureSimulation:
     """Length element g^l and squared curvature kappa_l^2 of a great circle through random networks.
 
@@ -550,6 +582,7 @@ def simulate_curvature(
     seed : int >= 0 (trial k uses seed + k), numpy Generator or None (draws the int seed).
     q0 : squared length per component of the input circle (default: the mean-field q*).
     fd_order : 2 or 4, the accuracy order of the finite differences.
+    progress : a progress bar (tqdm on stderr) of the trials done; off by default.
 
     Finite width: g is nearly unbiased (E|v^l|^2 given layer l - 1 is exactly
     sigma_w^2 sum_i phi'(h_i)^2 v_i^2 / N), but kappa^2 is a nonlinear function of the
@@ -560,6 +593,7 @@ def simulate_curvature(
     N = 1000 by layer 8 for sigma_w^2 = 4, sigma_b^2 = 0.3).  Memory: depth x width x
     n_points doubles per trial.
     """
+    prog = check_progress(progress)
     act = get_activation(activation)
     depth = as_int("depth", depth, lo=1)
     width = as_int("width", width, lo=3)
@@ -583,13 +617,15 @@ def simulate_curvature(
     qq = np.empty_like(g)
     g0, k20, q00 = curve_geometry(x, dtheta, fd_order)
     g[:, 0], k2[:, 0], qq[:, 0] = g0.mean(), k20.mean(), q00.mean()
-    for k in range(n_trials):
-        h = propagate_batch(
-            act, x, sigma_w2, sigma_b2, width=width, depth=depth, weights=weights,
-            seed=seed + k, preactivation=True,
-        )
-        gl, kl, ql = curve_geometry(h, dtheta, fd_order)
-        g[k, 1:], k2[k, 1:], qq[k, 1:] = gl.mean(axis=-1), kl.mean(axis=-1), ql.mean(axis=-1)
+    with progress_bar(n_trials, "simulate_curvature", prog, unit="trial") as bar:
+        for k in range(n_trials):
+            h = propagate_batch(
+                act, x, sigma_w2, sigma_b2, width=width, depth=depth, weights=weights,
+                seed=seed + k, preactivation=True,
+            )
+            gl, kl, ql = curve_geometry(h, dtheta, fd_order)
+            g[k, 1:], k2[k, 1:], qq[k, 1:] = gl.mean(axis=-1), kl.mean(axis=-1), ql.mean(axis=-1)
+            bar.update()
     return CurvatureSimulation(
         layers=np.arange(depth + 1),
         g=_estimate(g),
@@ -622,6 +658,7 @@ def simulate_transition(
     weights: str = "gaussian",
     seed: int | np.random.Generator | None = 0,
     n0: int | None = None,
+    progress: bool = False,
 ) -> TransitionScan:
     """Measured chi_1 across a sweep of sigma_w^2, and where it crosses 1 (order/chaos edge).
 
@@ -630,7 +667,12 @@ def simulate_transition(
     per-point standard errors suggest.  For tanh at sigma_b^2 = 0 the mean-field
     transition is at sigma_w^2 = 1, for relu at sigma_w^2 = 2 (Poole et al. 2016;
     Schoenholz et al. 2017).  ``sigma_w2_grid`` must be strictly increasing.
+    Other parameters as in :func:`simulate_chi1`.
+
+    progress : a progress bar (tqdm on stderr) of the sigma_w^2 points done (each runs
+        ``n_trials`` trials); off by default.
     """
+    prog = check_progress(progress)
     grid = as_float("sigma_w2_grid", sigma_w2_grid, lo=0.0)
     if grid.ndim != 1 or grid.size < 1:
         raise ValueError(f"sigma_w2_grid must be a non-empty 1-D array, got shape {grid.shape}")
@@ -640,9 +682,12 @@ def simulate_transition(
     seed = _trial_seed(seed, as_int("n_trials", n_trials, lo=2))  # common random numbers
     _scalar("sigma_b2", sigma_b2, lo=0.0)
     per = []
-    for sw2 in grid:
-        s = _sample(sw2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed, n0)
-        per.append(_chi1_per_trial(s, b))
+    with progress_bar(grid.size, "simulate_transition", prog, unit="point") as bar:
+        for sw2 in grid:
+            s = _sample(sw2, sigma_b2, activation, q0, 0.0, width, depth, n_trials, weights, seed,
+                        n0)
+            per.append(_chi1_per_trial(s, b))
+            bar.update()
     est = _estimate(np.stack(per, axis=1))
     mean = np.asarray(est.mean)
     se = np.asarray(est.stderr)

@@ -46,6 +46,7 @@ from scipy.special import ndtr
 
 from .. import meanfield as mf
 from .._api import Result, as_rng
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int, broadcast
 from ..kernels import Activation, expect, gaussian_rule, get_activation
 from ..kernels.montecarlo import single_thread_blas
@@ -298,6 +299,7 @@ def sample_jacobian_singular_values(
     weights: str = "gaussian",
     n_trials: int = 1,
     seed: Any = 0,
+    progress: bool = False,
 ) -> np.ndarray:
     """Eigenvalues of J J^T (squared singular values of J) of random networks.
 
@@ -313,9 +315,12 @@ def sample_jacobian_singular_values(
     None (fresh entropy); randomness comes only from it, so an int seed and
     ``numpy.random.default_rng(seed)`` give equal results.  BLAS runs single-threaded
     inside (see :func:`deeptheory.kernels.montecarlo.single_thread_blas`).
+    ``progress``: a progress bar (tqdm on stderr) of the trials done; off by default
+    (it only counts the loop's trials: the random stream, hence the result, is the same).
     Reference: Pennington, Schoenholz & Ganguli (2017, sec. 5; 2018, fig. 2) compare
     the same sampled spectra with the free-probability density.
     """
+    prog = check_progress(progress)
     act, sw2, sb2, L, _, q = _setup(sigma_w2, sigma_b2, depth, activation, weights)
     n = as_int("width", width, lo=1)
     trials = as_int("n_trials", n_trials, lo=1)
@@ -323,7 +328,8 @@ def sample_jacobian_singular_values(
     orthogonal = weights == "orthogonal"
     sw, sb = math.sqrt(sw2), math.sqrt(sb2)
     out = np.empty((trials, n))
-    with single_thread_blas():
+    with (single_thread_blas(),
+          progress_bar(trials, "sample_jacobian_singular_values", prog, unit="trial") as bar):
         for t in range(trials):
             h0 = rng.standard_normal(n)
             h0 *= math.sqrt(q * n / max(float(h0 @ h0), 1e-300))
@@ -335,4 +341,5 @@ def sample_jacobian_singular_values(
                 jac = np.asarray(act(h, 1), dtype=float)[:, None] * np.dot(w, jac)
                 x = np.asarray(act(h), dtype=float)
             out[t] = np.linalg.svd(jac, compute_uv=False) ** 2
+            bar.update()
     return out
