@@ -26,12 +26,16 @@ of ln |R_ii| over the intervals of block j.  The caller turns these into the run
 estimate and a batch-means standard error.  ``span`` records the largest
 max_i ln|R_ii| - min_i ln|R_ii| of any interval: when it nears ln(1/eps) = 36 the lowest
 directions have been lost to rounding between two re-orthonormalisations.
+
+Blocks of steps.  The loops take a step range (step0, step1): Z, ``blocks`` and ``stats``
+carry the run, so consecutive calls over consecutive ranges (a caller's progress bar
+advancing in between) give bit for bit the result of one call.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -172,21 +176,25 @@ def ly_net_step(code, w, z, c, tau, dt, scheme, s):  # pragma: no cover - compil
 @kernel()
 def ly_network(
     code, w, b, u, z, tau, dt, scheme, fresh, sw, sb, orth, seed,
-    n_transient, n_steps, qr_every, ipb, blocks, stats,
+    n_transient, n_steps, qr_every, ipb, blocks, stats, step0, step1,
 ):  # pragma: no cover - compiled
-    """Run transient + measured steps of the matrix-activation system on Z = [x | Q].
+    """Run the steps step0 .. step1 - 1 (of transient + measured ones) of the
+    matrix-activation system on Z = [x | Q].
 
     u: inputs (T, n) added to the offset, T = 0 (none), 1 (constant) or the total
     number of steps (row t at step t).  fresh: draw W (sw, orth) and c = b + sb xi per
-    step from Numba's generator seeded with ``seed``."""
+    step from Numba's generator seeded with ``seed`` at step 0.  Consecutive calls over
+    consecutive step ranges continue the run bit for bit (Z, ``blocks`` and ``stats`` carry
+    the state; Numba's generator, one per thread, carries the draws when nothing else on
+    the calling thread draws from it in between)."""
     n = z.shape[0]
     m = z.shape[1]
     s = np.empty((7, n, m))
     c = np.empty(n)
     total = n_transient + n_steps
-    if fresh:
+    if fresh and step0 == 0:
         np.random.seed(seed)
-    for step in range(total):
+    for step in range(step0, step1):
         if fresh:
             w = mc_weights(n, n, sw, orth)
             xi = np.random.standard_normal(n)
@@ -238,12 +246,13 @@ def _callable_step(f, jac, z, dt, scheme):  # pragma: no cover - compiled
 
 
 def _callable_loop(
-    f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats, step_fn, reorth,
-    due_fn,
+    f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats, step0, step1,
+    step_fn, reorth, due_fn,
 ):  # pragma: no cover - compiled
-    """The transient + measured loop of a user system (compiled, or run as Python)."""
+    """The steps step0 .. step1 - 1 of the transient + measured loop of a user system
+    (compiled, or run as Python)."""
     total = n_transient + n_steps
-    for step in range(total):
+    for step in range(step0, step1):
         z[:, :] = step_fn(f, jac, z, dt, scheme)
         due = due_fn(step, n_transient, total, qr_every)
         if due != -2:
@@ -264,9 +273,10 @@ run the same loop uncompiled, calling the compiled :func:`ly_reorth` and
         step = njit(_callable_step)
         body = njit(_callable_loop)
 
-        def run(f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats):
+        def run(f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats,
+                step0, step1):
             body(f, jac, z, dt, scheme, n_transient, n_steps, qr_every, ipb, blocks, stats,
-                 step, ly_reorth, ly_qr_due)
+                 step0, step1, step, ly_reorth, ly_qr_due)
 
         _COMPILED["loop"] = run
     return _COMPILED["loop"]
@@ -277,22 +287,33 @@ def is_compiled(func: Any) -> bool:
     return hasattr(func, "py_func") and hasattr(func, "signatures")
 
 
+def _step_ranges(ranges: Iterable[tuple[int, int]] | None, total: int
+                 ) -> Iterable[tuple[int, int]]:
+    return ((0, total),) if ranges is None else ranges
+
+
 def callable_lyapunov(
     f: Callable, jac: Callable, z: np.ndarray, *, dt: float, scheme: int, n_transient: int,
     n_steps: int, qr_every: int, ipb: int, n_blocks: int,
+    ranges: Iterable[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run a user map or flow on Z = [x | Q] in place; return (blocks, stats).
 
     ``f`` and ``jac`` both Numba-compiled: the compiled loop; otherwise the NumPy loop.
+    ``ranges``: consecutive (step0, step1) blocks covering the n_transient + n_steps steps,
+    one call each (a caller's progress bar advances in between; the result is the same);
+    None runs them in one call.
     """
     blocks = np.zeros((n_blocks, z.shape[1] - 1))
     stats = np.zeros(3)
     args = (z, float(dt), int(scheme), int(n_transient), int(n_steps), int(qr_every), int(ipb),
             blocks, stats)
-    if is_compiled(f) and is_compiled(jac):
-        _compiled_callable_loop()(f, jac, *args)
-    else:
-        _callable_loop(f, jac, *args, _callable_step, ly_reorth, ly_qr_due)
+    compiled = is_compiled(f) and is_compiled(jac)
+    for a, b in _step_ranges(ranges, int(n_transient) + int(n_steps)):
+        if compiled:
+            _compiled_callable_loop()(f, jac, *args, int(a), int(b))
+        else:
+            _callable_loop(f, jac, *args, int(a), int(b), _callable_step, ly_reorth, ly_qr_due)
     return blocks, stats
 
 
@@ -300,18 +321,21 @@ def network_lyapunov(
     activation: Any, w: np.ndarray, b: np.ndarray, u: np.ndarray, z: np.ndarray, *,
     tau: float = 1.0, dt: float = 0.0, scheme: int = 0, fresh: bool = False, sw: float = 0.0,
     sb: float = 0.0, orth: int = 0, seed: int = 0, n_transient: int, n_steps: int,
-    qr_every: int, ipb: int, n_blocks: int,
+    qr_every: int, ipb: int, n_blocks: int, ranges: Iterable[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the matrix-activation system (module docstring) on Z = [x | Q] in place.
 
     ``w`` (n x n, C-contiguous) is ignored when ``fresh`` (pass an empty (n, n) array);
-    ``u`` has 0, 1 or n_transient + n_steps rows.  Returns (blocks, stats)."""
+    ``u`` has 0, 1 or n_transient + n_steps rows.  ``ranges`` as in
+    :func:`callable_lyapunov` (with ``fresh``, the blocks must run back to back on one
+    thread: Numba's generator carries the weights' draws).  Returns (blocks, stats)."""
     act = get_activation(activation)
     fam = act.family("cpu")
     blocks = np.zeros((n_blocks, z.shape[1] - 1))
     stats = np.zeros(3)
-    fam.ly_network(act.code, np.ascontiguousarray(w, dtype=float), b, u, z, float(tau),
-                   float(dt), int(scheme), bool(fresh), float(sw), float(sb), int(orth),
-                   int(seed), int(n_transient), int(n_steps), int(qr_every), int(ipb),
-                   blocks, stats)
+    wc = np.ascontiguousarray(w, dtype=float)
+    for a, c in _step_ranges(ranges, int(n_transient) + int(n_steps)):
+        fam.ly_network(act.code, wc, b, u, z, float(tau), float(dt), int(scheme), bool(fresh),
+                       float(sw), float(sb), int(orth), int(seed), int(n_transient),
+                       int(n_steps), int(qr_every), int(ipb), blocks, stats, int(a), int(c))
     return blocks, stats

@@ -35,7 +35,9 @@ slice and accumulates V += X_blk P_blk with BLAS dgemm (beta = 1), so the packed
 read once per step and slice.  Slices of consecutive starts (GD_SLICES_PER_CPU per core, a
 ``prange`` loop that :func:`run_sphere_gd` makes hand them out one at a time) split the active
 starts; a step with little work runs them serially (no fork-join).  Starts that stop are
-compacted away.
+compacted away.  :func:`sphere_gd_steps` runs a range of steps and carries the run's state
+(active starts, their rows, the step count) between calls, so a caller can return to Python
+between blocks of steps (a progress bar) and get bit for bit the result of one call.
 The BLAS calls are single-threaded when run under
 :func:`deeptheory.kernels.montecarlo.single_thread_blas` (as the library does).  Every start
 follows its own deterministic trajectory, bit for bit the same from run to run and for any
@@ -48,13 +50,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange, set_parallel_chunksize, types
 
 __all__ = ["contract", "tensor_value", "tensor_grad", "tensor_hess", "PackedTensor",
-           "pack_symmetric", "sphere_gd_batch", "run_sphere_gd"]
+           "pack_symmetric", "sphere_gd_batch", "sphere_gd_steps", "run_sphere_gd"]
 
 
 @njit(cache=True)
@@ -304,19 +307,19 @@ def _slice_step(tp, cnt, blocks, segs, n, p, lo, hi, sw, v, low, xblk, one, zero
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def sphere_gd_batch(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter, chunk,
-                    nslices, e_out, gn_out, it_out):  # pragma: no cover - compiled
-    """Projected gradient descent of T(s, ..., s) on |s|^2 = radius2 for every row of ``s``.
+def sphere_gd_steps(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter, chunk,
+                    nslices, e_out, gn_out, it_out, sw, idx, state, it_stop):
+    # pragma: no cover - compiled
+    """The steps ``state[1]`` .. ``it_stop - 1`` of :func:`sphere_gd_batch` (resumable).
 
-    ``tp, cnt, blocks, segs``: the fields of :func:`pack_symmetric` (T symmetric, order p);
-    ``s`` (B, n): the starts, overwritten with the final points (each start is first rescaled
-    onto the sphere by the caller).  Each step splits the active starts into
-    max(ceil(active / chunk), min(active, nslices)) slices of consecutive starts; a slice
-    multiplies at most min(GD_ROWS, ceil(B / first slice count)) starts at a time.  The slices
-    run in a ``prange`` loop, or in a plain loop when a step has fewer than GD_PAR_MIN_WORK
-    multiply-adds; either way the result does not depend on the number of threads.  Fills
-    ``e_out`` (final T(s, ..., s)), ``gn_out`` (final Riemannian gradient norm |g_R|) and
-    ``it_out`` (steps taken; max_iter means not converged unless gn_out < tol).
+    The run's state travels between calls: ``sw`` (B, n) the active starts (first
+    ``state[0]`` rows, compacted), ``idx`` (B,) their rows of ``s``, ``state`` (2,) int64 =
+    (active count, next step).  Start with sw = s.copy(), idx = arange(B), state = (B, 0);
+    the run is over when state[0] == 0 (at the latest after step max_iter).  Calls that split
+    the steps 0 .. max_iter into consecutive ranges give bit for bit the result of one call
+    with it_stop = max_iter + 1: the slicing depends only on B, ``chunk``, ``nslices`` and
+    the active count, and the work buffers are rewritten before they are read at every step.
+    Other arguments and outputs as in :func:`sphere_gd_batch`.
     """
     b_total = s.shape[0]
     k_total = tp.shape[0]
@@ -330,8 +333,6 @@ def sphere_gd_batch(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter
     v = np.empty((nsl0, rows * n))
     low = np.empty((nsl0, rows, cnt[p - 2, n]))
     xblk = np.empty((nsl0, rows * kbmax))
-    sw = s.copy()
-    idx = np.arange(b_total)
     e_w = np.empty(b_total)
     gn_w = np.empty(b_total)
     done = np.zeros(b_total, dtype=np.bool_)
@@ -340,9 +341,9 @@ def sphere_gd_batch(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter
     # resolve the BLAS function pointer here, on the calling thread, not inside prange
     tmp = np.zeros(1)
     _gemm(1, 1, 1, one, 1, one, 1, tmp, 1, zero, one)
-    na = b_total
-    it = 0
-    while na > 0:
+    na = state[0]
+    it = state[1]
+    while na > 0 and it < it_stop:
         nsl = max((na + chunk - 1) // chunk, min(na, nslices))
         if nsl == 1 or float(na) * k_total * n < GD_PAR_MIN_WORK:
             for q in range(nsl):
@@ -371,22 +372,58 @@ def sphere_gd_batch(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter
                 k += 1
         na = k
         it += 1
+    state[0] = na
+    state[1] = it
+
+
+@njit(cache=True, nogil=True)
+def sphere_gd_batch(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter, chunk,
+                    nslices, e_out, gn_out, it_out):  # pragma: no cover - compiled
+    """Projected gradient descent of T(s, ..., s) on |s|^2 = radius2 for every row of ``s``.
+
+    ``tp, cnt, blocks, segs``: the fields of :func:`pack_symmetric` (T symmetric, order p);
+    ``s`` (B, n): the starts, overwritten with the final points (each start is first rescaled
+    onto the sphere by the caller).  Each step splits the active starts into
+    max(ceil(active / chunk), min(active, nslices)) slices of consecutive starts; a slice
+    multiplies at most min(GD_ROWS, ceil(B / first slice count)) starts at a time.  The slices
+    run in a ``prange`` loop, or in a plain loop when a step has fewer than GD_PAR_MIN_WORK
+    multiply-adds; either way the result does not depend on the number of threads.  Fills
+    ``e_out`` (final T(s, ..., s)), ``gn_out`` (final Riemannian gradient norm |g_R|) and
+    ``it_out`` (steps taken; max_iter means not converged unless gn_out < tol).  All steps in
+    one call of :func:`sphere_gd_steps`.
+    """
+    b_total = s.shape[0]
+    state = np.zeros(2, dtype=np.int64)
+    state[0] = b_total
+    sphere_gd_steps(tp, cnt, blocks, segs, n, p, s, radius2, step, tol, max_iter, chunk,
+                    nslices, e_out, gn_out, it_out, s.copy(), np.arange(b_total), state,
+                    max_iter + 1)
 
 
 def run_sphere_gd(pk: PackedTensor, s: np.ndarray, radius2: float, step: float, tol: float,
                   max_iter: int, chunk: int, e_out: np.ndarray, gn_out: np.ndarray,
-                  it_out: np.ndarray, nslices: int | None = None) -> None:
-    """Call :func:`sphere_gd_batch` with ``nslices`` (default GD_SLICES_PER_CPU x the CPU
-    count) slices handed out to the threads one at a time (numba's parallel chunk size 1: a
-    thread slowed by other work on a shared machine takes fewer slices).  The chunk size is set
-    here, not in the kernel, which then could not be cached; it does not change the result."""
+                  it_out: np.ndarray, nslices: int | None = None,
+                  stops: Iterable[int] | None = None) -> None:
+    """Run :func:`sphere_gd_steps` over all steps, with ``nslices`` (default
+    GD_SLICES_PER_CPU x the CPU count) slices handed out to the threads one at a time
+    (numba's parallel chunk size 1: a thread slowed by other work on a shared machine takes
+    fewer slices).  The chunk size is set here, not in the kernel, which then could not be
+    cached; it does not change the result.  ``stops``: increasing step counts at which to
+    return to Python between calls (the last must be max_iter + 1; a caller's progress bar
+    advances in between); None runs every step in one call.  Either way the result is bit
+    for bit the same."""
     n = s.shape[1]
     p = pk.cnt.shape[0] + 1
     if nslices is None:
         nslices = GD_SLICES_PER_CPU * (os.cpu_count() or 1)
+    sw = s.copy()
+    idx = np.arange(s.shape[0])
+    state = np.array([s.shape[0], 0], dtype=np.int64)
     old = set_parallel_chunksize(1)
     try:
-        sphere_gd_batch(pk.tensor, pk.cnt, pk.blocks, pk.segs, n, p, s, radius2, step, tol,
-                        max_iter, chunk, nslices, e_out, gn_out, it_out)
+        for stop in ((max_iter + 1,) if stops is None else stops):
+            sphere_gd_steps(pk.tensor, pk.cnt, pk.blocks, pk.segs, n, p, s, radius2, step, tol,
+                            max_iter, chunk, nslices, e_out, gn_out, it_out, sw, idx, state,
+                            int(stop))
     finally:
         set_parallel_chunksize(old)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Result, as_seed
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 
 __all__ = ["ChoromanskaResult", "choromanska_experiment"]
@@ -65,7 +66,8 @@ def _relu_net(w: np.ndarray, b: np.ndarray, a: np.ndarray, x: np.ndarray
 def choromanska_experiment(hidden_sizes: Any = (2, 4, 8, 16, 64), *, n_inits: int = 20,
                            dim: int = 8, n_train: int = 256, n_test: int = 1024,
                            teacher_width: int = 6, noise: float = 0.1, steps: int = 2000,
-                           lr: float = 0.1, seed: Any = 0) -> ChoromanskaResult:
+                           lr: float = 0.1, seed: Any = 0,
+                           progress: bool = False) -> ChoromanskaResult:
     """Train one-hidden-layer relu students of each width from ``n_inits`` seeded inits.
 
         f(x) = a . relu(W x + b),  L = (1/2n) sum_i (f(x_i) - y_i)^2,  theta <- theta - lr dL/dtheta
@@ -79,7 +81,11 @@ def choromanska_experiment(hidden_sizes: Any = (2, 4, 8, 16, 64), *, n_inits: in
     Returns :class:`ChoromanskaResult`.  Integers: ``hidden_sizes`` entries, ``dim``,
     ``n_train``, ``n_test``, ``teacher_width`` >= 1, ``n_inits`` >= 2, ``steps`` >= 0;
     ``noise`` >= 0, ``lr`` > 0.
+
+    progress : a progress bar (tqdm on stderr) of the gradient steps done (``steps`` per
+        width, all ``n_inits`` students at once); off by default.
     """
+    prog = check_progress(progress)
     sizes = [as_int("hidden_sizes", int(v) if isinstance(v, np.integer) else v, lo=1)
              for v in np.atleast_1d(np.asarray(hidden_sizes, dtype=object))]
     if not sizes:
@@ -106,24 +112,26 @@ def choromanska_experiment(hidden_sizes: Any = (2, 4, 8, 16, 64), *, n_inits: in
 
     train = np.empty((len(sizes), ni))
     test = np.empty((len(sizes), ni))
-    for row, h in enumerate(sizes):
-        r = np.random.default_rng([sd, h])
-        w = r.standard_normal((ni, h, d)) / np.sqrt(d)
-        b = np.zeros((ni, h))
-        a = r.standard_normal((ni, h)) / np.sqrt(h)
-        for _ in range(st):
-            f, pre = _relu_net(w, b, a, x_tr)
-            err = (f - y_tr[None, :]) / ntr  # dL/df
-            act = np.maximum(pre, 0.0)
-            ga = np.einsum("in,inh->ih", err, act)
-            gpre = err[:, :, None] * a[:, None, :] * (pre > 0)
-            gw = np.einsum("inh,nd->ihd", gpre, x_tr)
-            gb = gpre.sum(axis=1)
-            a -= eta * ga
-            w -= eta * gw
-            b -= eta * gb
-        f_tr, _ = _relu_net(w, b, a, x_tr)
-        f_te, _ = _relu_net(w, b, a, x_te)
-        train[row] = 0.5 * np.mean((f_tr - y_tr[None, :]) ** 2, axis=1)
-        test[row] = 0.5 * np.mean((f_te - y_te[None, :]) ** 2, axis=1)
+    with progress_bar(len(sizes) * st, "choromanska_experiment", prog, unit="step") as bar:
+        for row, h in enumerate(sizes):
+            r = np.random.default_rng([sd, h])
+            w = r.standard_normal((ni, h, d)) / np.sqrt(d)
+            b = np.zeros((ni, h))
+            a = r.standard_normal((ni, h)) / np.sqrt(h)
+            for _ in range(st):
+                f, pre = _relu_net(w, b, a, x_tr)
+                err = (f - y_tr[None, :]) / ntr  # dL/df
+                act = np.maximum(pre, 0.0)
+                ga = np.einsum("in,inh->ih", err, act)
+                gpre = err[:, :, None] * a[:, None, :] * (pre > 0)
+                gw = np.einsum("inh,nd->ihd", gpre, x_tr)
+                gb = gpre.sum(axis=1)
+                a -= eta * ga
+                w -= eta * gw
+                b -= eta * gb
+                bar.update(1)
+            f_tr, _ = _relu_net(w, b, a, x_tr)
+            f_te, _ = _relu_net(w, b, a, x_te)
+            train[row] = 0.5 * np.mean((f_tr - y_tr[None, :]) ** 2, axis=1)
+            test[row] = 0.5 * np.mean((f_te - y_te[None, :]) ** 2, axis=1)
     return ChoromanskaResult(np.array(sizes), train, test)

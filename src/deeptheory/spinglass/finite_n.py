@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._api import Estimate, as_rng
+from .._progress import check_progress, progress_bar
 from .._validation import as_int, broadcast, scalar_or_array
 from ._checks import check_p, check_work
 
@@ -247,7 +248,8 @@ def _broadcast_finite_n(N: Any, p: Any, k: Any, u_max: Any, max_n: int
 
 
 def expected_critical_points(N: Any, p: Any, k: Any = None, u_max: Any = np.inf, *,
-                             max_work: float = MAX_EXACT_WORK) -> np.ndarray | float:
+                             max_work: float = MAX_EXACT_WORK,
+                             progress: bool = False) -> np.ndarray | float:
     """Exact E Crt_{N,k}((-inf, u_max]) for the spherical pure p-spin model.
 
     Auffinger, Ben Arous & Cerny 2013, section 2 (their exact Kac-Rice/GOE identity):
@@ -273,13 +275,28 @@ def expected_critical_points(N: Any, p: Any, k: Any = None, u_max: Any = np.inf,
     its elements.  The work is estimated up front as the sum of N 2^N grid functions (N = 12:
     49152, ~8 s on 2 shared cores); above ``max_work`` (default :data:`MAX_EXACT_WORK` = 2e5,
     ~30 s) a ValueError with the estimate is raised before any computation.
+
+    progress : a progress bar (tqdm on stderr) of the broadcast elements done; off by
+        default.
     """
+    prog = check_progress(progress)
     shape, items = _broadcast_finite_n(N, p, k, u_max, MAX_EXACT_N)
     work = float(sum(n * 2.0**n for n, _, _, _ in items))
     check_work("expected_critical_points", work, max_work, "grid functions (N 2^N)",
                _EXACT_RATE)
-    out = np.array([_ecp_scalar(*it) for it in items], dtype=float).reshape(shape)
+    out = np.array(_each(_ecp_scalar, items, "expected_critical_points", prog),
+                   dtype=float).reshape(shape)
     return scalar_or_array(out)
+
+
+def _each(fn: Any, items: list, desc: str, progress: bool) -> list[float]:
+    """[fn(*item) for item in items], with a bar of the elements done (``progress``)."""
+    out = []
+    with progress_bar(len(items), desc, progress, unit="value") as bar:
+        for it in items:
+            out.append(fn(*it))
+            bar.update(1)
+    return out
 
 
 _UNSET: Any = object()
@@ -314,7 +331,8 @@ def sample_goe(N: int, size: int = 1, seed: Any = None, *, rng: Any = _UNSET) ->
 
 def expected_critical_points_mc(N: int, p: int, k: int | None = None, u_max: float = np.inf,
                                 *, n_samples: int = 10000, seed: Any = 0, batch: int = 2000,
-                                max_work: float = MAX_MC_WORK) -> Estimate:
+                                max_work: float = MAX_MC_WORK,
+                                progress: bool = False) -> Estimate:
     """Seeded Monte Carlo estimate of E Crt_{N,k}((-inf, u_max]) (ABC 2013, section 2).
 
         E Crt_{N,k}((-inf, u]) = 2 sqrt(2/p) (p-1)^{N/2}
@@ -330,7 +348,11 @@ def expected_critical_points_mc(N: int, p: int, k: int | None = None, u_max: flo
     ``0 <= k <= N-1`` are integers; ``seed`` an int >= 0, a Generator or None.  The work
     n_samples * N^3 is checked up front against ``max_work`` (default :data:`MAX_MC_WORK` =
     1e10, ~1 min on 2 shared cores; ValueError with the estimate above it).
+
+    progress : a progress bar (tqdm on stderr) of the GOE samples done (advancing by
+        ``batch``); off by default.
     """
+    prog = check_progress(progress)
     n, pp, kk = _check_common(N, p, k, None)
     um = _check_umax(u_max)
     ns = as_int("n_samples", n_samples, lo=2)
@@ -345,15 +367,17 @@ def expected_critical_points_mc(N: int, p: int, k: int | None = None, u_max: flo
 
     vals = np.empty(ns)
     done = 0
-    while done < ns:
-        b = min(bs, ns - done)
-        with single_thread_blas():
-            lam = np.linalg.eigvalsh(sample_goe(n, b, rng))
-        if kk is not None:
-            lam = lam[:, kk : kk + 1]
-        f = np.exp(-n * (pp - 2.0) * lam**2 / (2.0 * pp)) * (lam <= t)
-        vals[done : done + b] = pref * f.sum(axis=1)
-        done += b
+    with progress_bar(ns, "expected_critical_points_mc", prog, unit="sample") as bar:
+        while done < ns:
+            b = min(bs, ns - done)
+            with single_thread_blas():
+                lam = np.linalg.eigvalsh(sample_goe(n, b, rng))
+            if kk is not None:
+                lam = lam[:, kk : kk + 1]
+            f = np.exp(-n * (pp - 2.0) * lam**2 / (2.0 * pp)) * (lam <= t)
+            vals[done : done + b] = pref * f.sum(axis=1)
+            done += b
+            bar.update(b)
     return Estimate.from_samples(vals)
 
 
@@ -424,8 +448,8 @@ def _ecp_total_scalar(n: int, pp: int, um: float) -> float:
     return float(2.0 * np.sqrt(2.0 / pp) * (pp - 1.0) ** (n / 2.0) * integral)
 
 
-def expected_critical_points_total(N: Any, p: Any, u_max: Any = np.inf
-                                   ) -> np.ndarray | float:
+def expected_critical_points_total(N: Any, p: Any, u_max: Any = np.inf, *,
+                                   progress: bool = False) -> np.ndarray | float:
     """Exact E Crt_N((-inf, u_max]) (all indices) for N <= 400, via the GOE one-point density.
 
     Summing the identity of Auffinger, Ben Arous & Cerny 2013 (section 2; see
@@ -442,8 +466,12 @@ def expected_critical_points_total(N: Any, p: Any, u_max: Any = np.inf
     >= 2, ``u_max`` real or +inf; the three broadcast (numpy rules; a loop over elements, each
     ~0.1 s at N = 400).  Conventions as in :func:`expected_critical_points`, which it equals
     for N <= 12.
+
+    progress : a progress bar (tqdm on stderr) of the broadcast elements done; off by
+        default.
     """
+    prog = check_progress(progress)
     shape, items = _broadcast_finite_n(N, p, None, u_max, MAX_TOTAL_N)
-    out = np.array([_ecp_total_scalar(n, pp, um) for n, pp, _, um in items],
-                   dtype=float).reshape(shape)
+    out = np.array(_each(_ecp_total_scalar, [(n, pp, um) for n, pp, _, um in items],
+                         "expected_critical_points_total", prog), dtype=float).reshape(shape)
     return scalar_or_array(out)

@@ -677,7 +677,7 @@ def _hermite_weights(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def log_partition_ti(model: Any, betas: Any, n_sweeps: int = 20000, *, n_grid: int = 17,
                      n_copies: int = 1, swap_every: int = 1, burn_in: int | None = None,
                      seed: Any = 0, method: str = "metropolis", step: Any = None,
-                     max_work: float = MAX_MC_SWEEP_WORK) -> TIResult:
+                     max_work: float = MAX_MC_SWEEP_WORK, progress: bool = False) -> TIResult:
     """(1/N) ln Z(beta) = (1/N) ln Z(0) - int_0^beta <H>/N d beta' (Kirkwood 1935), <H> from
     one parallel-tempering run (Hukushima & Nemoto 1996) on the quadrature grid.
 
@@ -691,7 +691,11 @@ def log_partition_ti(model: Any, betas: Any, n_sweeps: int = 20000, *, n_grid: i
     running maximum (an estimate, exact in order only on a uniform grid).  ``stderr``:
     blocking standard error of the per-sweep influence series of the whole integral
     (correlations between temperatures included).  Returns :class:`TIResult`.
+
+    progress : a progress bar (tqdm on stderr) of the sweeps done in the parallel-tempering
+        run (as in :func:`parallel_tempering`); off by default.
     """
+    prog = check_progress(progress)
     b = _betas("betas", betas)
     if b.size == 1:
         if not b[0] > 0:
@@ -702,9 +706,12 @@ def log_partition_ti(model: Any, betas: Any, n_sweeps: int = 20000, *, n_grid: i
     if np.any(np.diff(b) <= 0):
         raise ValueError("betas must be strictly increasing")
     sy = _system(model, method)
-    res = parallel_tempering(model, b, n_sweeps, n_copies=n_copies, swap_every=swap_every,
-                             burn_in=burn_in, seed=seed, method=method, step=step,
-                             max_work=max_work)
+    # parallel_tempering(model, b, n_sweeps, ...) on this ladder, with the bar named here
+    ns, bi, ev, sd = _common(n_sweeps, burn_in, swap_every, "swap_every", seed)
+    nc = as_int("n_copies", n_copies, lo=1)
+    raw = _run(sy, b, nc, ns, bi, ev, True, sd, steps=step, max_work=max_work, progress=prog,
+               desc="log_partition_ti")
+    res = _summarise(sy, b, raw, nc, ns, bi, ev, sd, True, False)
     n = sy.n
     e = res.energies  # (C, K, T) per spin
     f = res.energy.value

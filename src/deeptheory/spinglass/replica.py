@@ -41,6 +41,7 @@ from scipy.optimize import brentq, minimize
 from scipy.special import expit, log_ndtr, ndtr
 
 from .._api import ConvergenceError, Result
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int, broadcast, scalar_or_array
 
 __all__ = [
@@ -850,8 +851,8 @@ def _first_step(beta: float, h: float, q_rs: float, tol: float, max_iter: int):
     return (*best, n_it)
 
 
-def sk_parisi(T: Any, h: Any = 0.0, k: int = 3, *, tol: float = 1e-9, max_iter: int = 2000
-              ) -> SKParisiResult:
+def sk_parisi(T: Any, h: Any = 0.0, k: int = 3, *, tol: float = 1e-9, max_iter: int = 2000,
+              progress: bool = False) -> SKParisiResult:
     """k-step replica-symmetry-breaking solution of the SK model (Parisi 1979, 1980).
 
     Maximises Parisi's k-step functional (:func:`sk_parisi_functional`; module docstring for
@@ -877,7 +878,16 @@ def sk_parisi(T: Any, h: Any = 0.0, k: int = 3, *, tol: float = 1e-9, max_iter: 
     stops at a gradient <= ``tol``; :class:`deeptheory.ConvergenceError` after ``max_iter``
     iterations for one k.  Cost on 2 cores: ~0.3 s (k = 1), ~1 s (k = 3), 5-10 s (k = 6),
     15-40 s (k = 9), for any T.
+
+    progress : a progress bar (tqdm on stderr) of the RSB steps done (1 .. k; none where the
+        replica-symmetric solution is returned); off by default.
     """
+    return _sk_parisi(T, h, k, tol, max_iter, check_progress(progress), "sk_parisi")
+
+
+def _sk_parisi(T: Any, h: Any, k: Any, tol: Any, max_iter: Any, progress: bool, desc: str
+               ) -> SKParisiResult:
+    """:func:`sk_parisi`, with a bar named ``desc`` of the RSB steps done (``progress``)."""
     t = _scalar("T", T)
     if t < 0:
         raise ValueError(f"T must be >= 0 (T = 0 is the ground state), got {t}")
@@ -891,12 +901,15 @@ def sk_parisi(T: Any, h: Any = 0.0, k: int = 3, *, tol: float = 1e-9, max_iter: 
         return SKParisiResult(float(rs.f), q, np.ones(kk) if t > 0 else np.zeros(kk),
                               np.full(kk, beta) if t > 0 else np.zeros(kk), float(rs.energy),
                               float(rs.entropy), kk, t, hf, 0, np.full(kk + 1, float(rs.f)))
-    f, q, mu, n_it = _first_step(beta, hf, float(rs.q), tl, mi)
-    fs = [float(rs.f), f]
-    for _ in range(2, kk + 1):
-        f, q, mu, it = _next_step(beta, hf, f, q, mu, tl, mi)
-        n_it += it
-        fs.append(f)
+    with progress_bar(kk, desc, progress, unit="step") as bar:
+        f, q, mu, n_it = _first_step(beta, hf, float(rs.q), tl, mi)
+        bar.update(1)
+        fs = [float(rs.f), f]
+        for _ in range(2, kk + 1):
+            f, q, mu, it = _next_step(beta, hf, f, q, mu, tl, mi)
+            n_it += it
+            fs.append(f)
+            bar.update(1)
     if t == 0:
         return SKParisiResult(f, q, np.zeros(kk), mu, f, 0.0, kk, t, hf, n_it, np.array(fs))
     u = float(_energy(beta, hf, q, mu))
@@ -953,8 +966,8 @@ class SKGroundState(Result):
     exponent: float
 
 
-def sk_ground_state(h: Any = 0.0, k_max: int = 8, *, tol: float = 1e-9, max_iter: int = 2000
-                    ) -> SKGroundState:
+def sk_ground_state(h: Any = 0.0, k_max: int = 8, *, tol: float = 1e-9, max_iter: int = 2000,
+                    progress: bool = False) -> SKGroundState:
     """SK ground-state energy per spin, min H / N, from k-step RSB at T = 0 extrapolated in k.
 
     Runs :func:`sk_parisi` at T = 0 up to ``k_max`` steps (Parisi 1980; J_ij ~ N(0, 1/N),
@@ -966,11 +979,15 @@ def sk_ground_state(h: Any = 0.0, k_max: int = 8, *, tol: float = 1e-9, max_iter
     -0.763163 +- 8e-6, k_max = 8 -0.7631660 +- 1.8e-6, k_max = 9 -0.7631664 +- 1.0e-6, against
     -0.763166 (Crisanti & Rizzo 2002, full RSB by a pseudo-spectral method).  ``k_max``
     integer in [4, 12]; 10-30 s for k_max = 8 on 2 cores.
+
+    progress : a progress bar (tqdm on stderr) of the RSB steps done (1 .. k_max); off by
+        default.
     """
     from scipy.optimize import curve_fit
 
+    prog = check_progress(progress)
     kk = as_int("k_max", k_max, lo=4, hi=12)
-    r = sk_parisi(0.0, h, kk, tol=tol, max_iter=max_iter)
+    r = _sk_parisi(0.0, h, kk, tol, max_iter, prog, "sk_ground_state")
     e = r.f_by_k
     k = np.arange(kk + 1, dtype=float)
     sel = slice(kk - 3, kk + 1)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Result, as_rng
+from .._progress import check_progress, progress_bar, progress_ranges
 from .._validation import as_float, as_int
 from ._checks import SPHERE_RTOL, check_p, check_work
 
@@ -265,7 +266,7 @@ def _random_sphere(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
 def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
                      step: float | None = None, tol: float = 1e-6, max_iter: int = 20000,
                      starts: Any = None, chunk: int | None = None,
-                     max_work: float = MAX_GD_WORK) -> GDResult:
+                     max_work: float = MAX_GD_WORK, progress: bool = False) -> GDResult:
     """Projected gradient descent of H_N on |s|^2 = N from ``n_starts`` uniform random starts.
 
         s <- sqrt(N) (s - step grad_R H) / |s - step grad_R H|,
@@ -285,7 +286,13 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     at negative u; cf. the gradient-descent experiments of Choromanska et al., AISTATS 2015).
     The worst-case work n_starts * max_iter * N^p is checked up front against ``max_work``
     (default :data:`MAX_GD_WORK` = 1e14, ~25 min on 2 shared cores; ValueError above it).
+
+    progress : a progress bar (tqdm on stderr) of the steps done (of ``max_iter``, for all
+        starts at once; it jumps to the end when every start has stopped); off by default.
+        The steps then run in about 50 compiled calls that carry the run's state, so the
+        result is bit for bit that of the single call made without the bar.
     """
+    prog = check_progress(progress)
     h = _check_h(h)
     ns = as_int("n_starts", n_starts, lo=1)
     rng = as_rng(seed)
@@ -313,8 +320,12 @@ def gradient_descent(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     it = np.empty(ns, dtype=np.int64)
     kt, single_thread_blas = _kernels()
     pk = kt.pack_symmetric(h.tensor, h.p)
+    stops = None  # one call: steps 0 .. max_iter
+    if prog and mi > 0:  # about 50 calls; the last one also evaluates the final points
+        stops = (b + 1 if b == mi else b
+                 for _, b in progress_ranges(mi, "gradient_descent", True, unit="step"))
     with single_thread_blas():
-        kt.run_sphere_gd(pk, s, float(h.N), st, tl, mi, ch, e, gn, it)
+        kt.run_sphere_gd(pk, s, float(h.N), st, tl, mi, ch, e, gn, it, stops=stops)
     return GDResult(u=e / h.N, points=s, grad_norm=gn, n_iter=it, converged=gn < tl)
 
 
@@ -365,13 +376,16 @@ def _batch_tangent(s: np.ndarray) -> np.ndarray:
     return refl[:, :, 1:]
 
 
-def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_step: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batched Newton on the sphere: returns points, gradient norms, Riemannian Hessians."""
+def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_step: float,
+            bar: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched Newton on the sphere: returns points, gradient norms, Riemannian Hessians.
+
+    ``bar`` (optional) advances by one per iteration (max_iter + 1 of them; the rest at once
+    when every start has converged)."""
     n, p = h.N, h.p
     t = h.tensor
     eye = np.eye(n - 1)
-    for _ in range(max_iter + 1):
+    for i in range(max_iter + 1):
         val, g, hess = _batch_derivs(t, n, p, s)
         q = _batch_tangent(s)
         gt = np.einsum("bia,bi->ba", q, g)
@@ -379,6 +393,8 @@ def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_s
         hr = np.einsum("bia,bij,bjc->bac", q, hess, q) - (p * val / n)[:, None, None] * eye
         todo = gn >= tol
         if not np.any(todo):
+            if bar is not None:
+                bar.update(max_iter + 1 - i)  # the iterations left: none is needed
             break
         try:
             x = -np.linalg.solve(hr[todo], gt[todo][:, :, None])[:, :, 0]
@@ -391,6 +407,8 @@ def _newton(h: PSpinHamiltonian, s: np.ndarray, tol: float, max_iter: int, max_s
         y = s[todo] + step
         s = s.copy()
         s[todo] = y * (math.sqrt(n) / np.linalg.norm(y, axis=1))[:, None]
+        if bar is not None:
+            bar.update(1)
     return s, gn, hr
 
 
@@ -401,10 +419,9 @@ def critical_points(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     """Critical points of H_N on |s|^2 = N by multistart Newton on the sphere.
 
     ``n_starts`` uniform random starts (from ``seed``: an int >= 0, a Generator or None; with
-    ``use_gd
-    they are first run through :func:`gradient_descent`, which finds minima only) are refined by
-    Riemannian Newton steps (tangent solve Hess_R x = -grad_R, step length capped at 0.3
-    sqrt(N), retraction s <- sqrt(N) s/|s|) until |grad_R H_N| < ``tol``.  Since
+    ``use_gd`` they are first run through :func:`gradient_descent`, which finds minima only)
+    are refined by Riemannian Newton steps (tangent solve Hess_R x = -grad_R, step length
+    capped at 0.3 sqrt(N), retraction s <- sqrt(N) s/|s|) until |grad_R H_N| < ``tol``.  Since
     H_N(-s) = (-1)^p H_N(s), the antipode of every critical point is one too and is added.
     Points closer than ``dedup_tol`` sqrt(N) are merged (distinct points of the sphere are
     counted, so s and -s count twice for every p, as in ABC's counts).  The index is the number
@@ -415,7 +432,13 @@ def critical_points(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
     n_starts (max_newton + 1) (N^p + N^4) + 4 n_starts^2 N (Newton, then deduplication) is
     checked up front against ``max_work`` (default :data:`MAX_NEWTON_WORK` = 2e10, ~3 min on 2
     shared cores; ValueError with the estimate above it).
+
+    progress : a progress bar (tqdm on stderr) of the Newton iterations done (max_newton + 1,
+        each one over every start; it jumps to the end once all have converged), with
+        ``use_gd`` also the bar of :func:`gradient_descent`; off by default.  The bar only
+        watches the loop: the result is the same with it.
     """
+    prog = check_progress(progress)
     h = _check_h(h)
     ns = as_int("n_starts", n_starts, lo=1)
     rng = as_rng(seed)
@@ -428,11 +451,12 @@ def critical_points(h: PSpinHamiltonian, n_starts: int, seed: Any = 0, *,
                "multiply-adds (Newton and deduplication)", _NEWTON_RATE)
     s0 = _random_sphere(rng, ns, n)
     if use_gd:
-        s0 = gradient_descent(h, ns, None, starts=s0, tol=1e-4, max_iter=2000).points
-    s, gn, _ = _newton(h, s0, tl, mi, 0.3 * math.sqrt(n))
-    ok = np.isfinite(gn) & (gn < tl)
-    if progress:
-        print(f"critical_points: {int(ok.sum())}/{ns} Newton runs converged")
+        s0 = gradient_descent(h, ns, None, starts=s0, tol=1e-4, max_iter=2000,
+                              progress=prog).points
+    with progress_bar(mi + 1, "critical_points", prog, unit="iteration") as bar:
+        s, gn, _ = _newton(h, s0, tl, mi, 0.3 * math.sqrt(n), bar if prog else None)
+        ok = np.isfinite(gn) & (gn < tl)
+        bar.set_postfix_str(f"{int(ok.sum())}/{ns} converged")
     found = s[ok]
     cand = np.concatenate([found, -found]) if found.size else np.empty((0, n))
     kept = np.empty_like(cand)
