@@ -50,6 +50,8 @@ number of steps and its order.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +59,10 @@ import numpy as np
 from scipy import stats
 
 from .._api import Result, as_rng, check_on_fail, report_nonconvergence
+from .._progress import check_progress, progress_bar, progress_ranges
 from .._validation import as_float, as_int
 from ..kernels import odeint as _kode
-from ..kernels._threads import pick
+from ..kernels._threads import pick, thread_count
 from ..kernels.linear_sde import (
     sde_mixture_rhs as _drift_rhs,
 )
@@ -482,11 +485,49 @@ def _report(status: np.ndarray, on_fail: str, what: str) -> None:
             stacklevel=4)
 
 
+def _point_blocks(npts: int, states: np.ndarray, prog: bool
+                  ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(a, b, block) for the points a..b-1 of a compiled run with the exact score:
+    ``states`` itself for the single block of a run without a bar, else a fresh
+    C-contiguous (outputs, b - a, dim) block (the kernels' own layout) that
+    :func:`_store` copies back; with a bar, blocks of at least Numba's thread count."""
+    for a, b in progress_ranges(npts, "probability_flow_sample", prog, unit="pt",
+                                min_size=thread_count()):
+        if a == 0 and b == npts:
+            yield a, b, states
+        else:
+            yield a, b, np.empty((states.shape[0], b - a, states.shape[2]))
+
+
+def _store(states: np.ndarray, block: np.ndarray, a: int, b: int) -> None:
+    """Copy the block of points a..b-1 back into ``states`` (nothing if it is ``states``)."""
+    if block is not states:
+        states[:, a:b] = block
+
+
+@contextmanager
+def _python_rhs(rhs: Any, total: int | None, prog: bool) -> Iterator[None]:
+    """:func:`deeptheory.kernels.odeint.python_rhs` (rhs); with ``prog``, a bar of the
+    calls of rhs (score evaluations; ``total`` None when unknown, for dopri5)."""
+    if not prog:
+        with _kode.python_rhs(rhs):
+            yield
+        return
+    with progress_bar(total, "probability_flow_sample", True, unit="eval") as bar:
+
+        def counted(t: float, y: np.ndarray, out: np.ndarray) -> None:
+            rhs(t, y, out)
+            bar.update(1)
+
+        with _kode.python_rhs(counted):
+            yield
+
+
 def probability_flow_sample(
     mixture: GaussianMixture, process: ForwardProcess | None = None, n: int = 1000, *,
     n_steps: int | None = 100, method: str = "rk4", t0: float = 1e-3, score: Any = None,
     x_T: Any = None, seed: Any = 0, rtol: float = 1e-8, atol: float = 1e-10,
-    max_steps: int = 100000, on_fail: str = "raise",
+    max_steps: int = 100000, on_fail: str = "raise", progress: bool = False,
 ) -> DiffusionSamples:
     """Sample by the probability-flow ODE of Song et al. 2021 (eq. 13), integrated from T
     back to t0:
@@ -508,12 +549,17 @@ def probability_flow_sample(
         :func:`~deeptheory.dynamics.odeint_batch` (:mod:`deeptheory.kernels.odeint`).
     Non-finite states stop a point (its sample is nan) and raise a
     :class:`~deeptheory.ConvergenceError` (``on_fail="raise"``), warn or pass silently.
+    progress : a progress bar (tqdm on stderr) of the points integrated (exact score: the
+        points then run in blocks of at least Numba's thread count, each point integrated
+        on its own as in one call, so the samples are bitwise the same) or of the score
+        evaluations (a user score); off by default.
     """
     mix = _mixture(mixture)
     proc = _process(process)
     if method not in ODE_METHODS:
         raise ValueError(f"method must be one of {ODE_METHODS}, got {method!r}")
     check_on_fail(on_fail)
+    prog = check_progress(progress)
     if method == "dopri5":
         if n_steps is not None:
             raise ValueError("n_steps applies to euler and rk4; dopri5 is adaptive (pass "
@@ -560,26 +606,33 @@ def probability_flow_sample(
     if method == "dopri5":
         states = np.empty((2, npts, x0.shape[1]))
         counts = np.zeros((npts, 3), dtype=np.int64)
-        args = (p, nscr, x0, proc.T, -1.0, np.array([t_end]), np.array([1], dtype=np.int64),
-                rt, at, 0.0, span, ms, states, status, counts)
+        head = (p, nscr)
+        mid = (proc.T, -1.0, np.array([t_end]), np.array([1], dtype=np.int64), rt, at, 0.0,
+               span, ms)
         if score is None:
-            pick(fam.ode_dopri_run_serial, fam.ode_dopri_run, m * 300 * unit)(*args)
+            for a, b, blk in _point_blocks(npts, states, prog):
+                pick(fam.ode_dopri_run_serial, fam.ode_dopri_run, (b - a) * 300 * unit)(
+                    *head, x0[a:b], *mid, blk, status[a:b], counts[a:b])
+                _store(states, blk, a, b)
         else:
-            with _kode.python_rhs(rhs):
-                fam.ode_dopri_run_serial(*args)
+            with _python_rhs(rhs, None, prog):
+                fam.ode_dopri_run_serial(*head, x0, *mid, states, status, counts)
         steps, fev = counts[:, 0], counts[:, 2]
     else:
         scheme = _kode.ODE_SCHEMES[method]
         states = np.empty((1, npts, x0.shape[1]))
         fev = np.zeros(npts, dtype=np.int64)
-        args = (p, nscr, x0, proc.T, -span / ns, ns, scheme, np.array([ns], dtype=np.int64),
-                states, status, fev)
+        head = (p, nscr)
+        mid = (proc.T, -span / ns, ns, scheme, np.array([ns], dtype=np.int64))
         if score is None:
-            pick(fam.ode_fixed_run_serial, fam.ode_fixed_run,
-                 m * ns * scheme * scheme * unit)(*args)
+            for a, b, blk in _point_blocks(npts, states, prog):
+                pick(fam.ode_fixed_run_serial, fam.ode_fixed_run,
+                     (b - a) * ns * scheme * scheme * unit)(
+                    *head, x0[a:b], *mid, blk, status[a:b], fev[a:b])
+                _store(states, blk, a, b)
         else:
-            with _kode.python_rhs(rhs):
-                fam.ode_fixed_run_serial(*args)
+            with _python_rhs(rhs, ns * scheme * scheme, prog):
+                fam.ode_fixed_run_serial(*head, x0, *mid, states, status, fev)
         steps = np.where(status == 0, ns, fev // (scheme * scheme))
     out = states[-1].reshape(m, d)
     if score is not None:
@@ -594,7 +647,7 @@ def probability_flow_sample(
 def reverse_sde_sample(
     mixture: GaussianMixture, process: ForwardProcess | None = None, n: int = 1000, *,
     n_steps: int = 500, t0: float = 1e-3, score: Any = None, x_T: Any = None, seed: Any = 0,
-    on_fail: str = "raise",
+    on_fail: str = "raise", progress: bool = False,
 ) -> DiffusionSamples:
     """Sample by the reverse-time SDE (Anderson 1982; Song et al. 2021, eq. 6),
 
@@ -608,11 +661,15 @@ def reverse_sde_sample(
     right-hand side as :func:`probability_flow_sample`) or score(y, t) (NumPy, (n, d) ->
     (n, d)).  A non-finite state raises a :class:`~deeptheory.ConvergenceError`
     (``on_fail="raise"``), warns, or is left as nan.
+    progress : a progress bar (tqdm on stderr) of the time steps done (the noise is drawn
+        step by step from one stream either way, so the samples are the same); off by
+        default.
     """
     mix = _mixture(mixture)
     proc = _process(process)
     check_on_fail(on_fail)
     ns = as_int("n_steps", n_steps, lo=1)
+    prog = check_progress(progress)
     x, t_end, target, rng = _start(mix, proc, n, x_T, t0, seed)
     m, d = x.shape
     h = (proc.T - t_end) / ns
@@ -625,19 +682,22 @@ def reverse_sde_sample(
         run = pick(fam.ode_eval_run_serial, fam.ode_eval_run, gmix_cost_ns(m, kk, d))
     else:
         call = _user_score(score, m, d)
-    for k in range(ns):
-        t = proc.T - k * h
-        ph, g2 = _coef(proc, t)
-        if score is None:
-            # the precision form of p_t once for every point: a one-row table
-            p = (*proc._params(), 1.0, *mix._kernel_args(), *_table(mix, proc, np.array([t])))
-            run(p, nscr, t, y, drift)
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):  # reported below
-                drift[...] = -ph * y - g2 * call(y, t)
-        with np.errstate(over="ignore", invalid="ignore"):
-            y -= h * drift
-            y += math.sqrt(g2 * h) * rng.standard_normal((m, d))
+    with progress_bar(ns, "reverse_sde_sample", prog, unit="step") as bar:
+        for k in range(ns):
+            t = proc.T - k * h
+            ph, g2 = _coef(proc, t)
+            if score is None:
+                # the precision form of p_t once for every point: a one-row table
+                p = (*proc._params(), 1.0, *mix._kernel_args(),
+                     *_table(mix, proc, np.array([t])))
+                run(p, nscr, t, y, drift)
+            else:
+                with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                    drift[...] = -ph * y - g2 * call(y, t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                y -= h * drift
+                y += math.sqrt(g2 * h) * rng.standard_normal((m, d))
+            bar.update(1)
     status = np.where(np.all(np.isfinite(y), axis=1), 0, 3).astype(np.int64)
     y[status != 0] = np.nan
     _report(status, on_fail, "reverse_sde_sample")
@@ -687,8 +747,8 @@ class SampleCheck(Result):
 
 
 def compare_to_target(samples: Any, target: GaussianMixture, *, alpha: float = 0.01,
-                      n_ref: int = 8, z: float = 4.0, w2: bool = True, seed: Any = 0
-                      ) -> SampleCheck:
+                      n_ref: int = 8, z: float = 4.0, w2: bool = True, seed: Any = 0,
+                      progress: bool = False) -> SampleCheck:
     """Test generated samples (n, d) against the exact mixture ``target``, with tolerances
     set by the sample size.
 
@@ -703,6 +763,9 @@ def compare_to_target(samples: Any, target: GaussianMixture, *, alpha: float = 0
       the statistic is one more draw of that reference law, approximately normal for large
       n (del Barrio & Loubes 2019 for W2), so it fails when above mean + z sd.
     Rows with non-finite values are an error (a ValueError naming ``samples``).
+    progress : a progress bar (tqdm on stderr) of the comparisons done (the ``n_ref``
+    reference pairs, then the samples against their reference: each an energy distance
+    per coordinate and, with ``w2``, an exact W2 assignment of n points); off by default.
     """
     tgt = _mixture(target)
     x, _ = tgt._points(samples, "samples")
@@ -714,6 +777,7 @@ def compare_to_target(samples: Any, target: GaussianMixture, *, alpha: float = 0
         raise ValueError(f"alpha must lie in (0, 1), got {a}")
     nr = as_int("n_ref", n_ref, lo=2)
     zz = float(as_float("z", z, lo=0.0))
+    prog = check_progress(progress)
     rng = as_rng(seed)
     ks = np.empty(d)
     pv = np.empty(d)
@@ -725,11 +789,14 @@ def compare_to_target(samples: Any, target: GaussianMixture, *, alpha: float = 0
     en = np.array([stats.energy_distance(x[:, j], ref[:, j]) for j in range(d)])
     en_ref = np.empty((nr, d))
     w2_ref = np.empty(nr)
-    for r in range(nr):
-        u, v = tgt.sample(n, rng), tgt.sample(n, rng)
-        en_ref[r] = [stats.energy_distance(u[:, j], v[:, j]) for j in range(d)]
-        w2_ref[r] = wasserstein2(u, v) if w2 else np.nan
-    w2_val = wasserstein2(x, ref) if w2 else math.nan
+    with progress_bar(nr + 1, "compare_to_target", prog, unit="pair") as bar:
+        for r in range(nr):
+            u, v = tgt.sample(n, rng), tgt.sample(n, rng)
+            en_ref[r] = [stats.energy_distance(u[:, j], v[:, j]) for j in range(d)]
+            w2_ref[r] = wasserstein2(u, v) if w2 else np.nan
+            bar.update(1)
+        w2_val = wasserstein2(x, ref) if w2 else math.nan
+        bar.update(1)
     e_mean, e_sd = en_ref.mean(axis=0), en_ref.std(axis=0, ddof=1)
     w_mean = float(w2_ref.mean())
     w_sd = float(w2_ref.std(ddof=1))

@@ -41,6 +41,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._api import Result, check_on_fail, report_nonconvergence
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 
 __all__ = [
@@ -673,11 +674,16 @@ def _check_out(out: Any, x: np.ndarray, y: np.ndarray, method: str,
     return vx, vy
 
 
+#: the public function of each method (the desc of its progress bar)
+_FUNCTION = {"simultaneous": "simultaneous_gd", "alternating": "alternating_gd",
+             "extragradient": "extragradient", "optimistic": "optimistic_gd", "sga": "sga_gd"}
+
+
 class _Runner:
-    """Shared bookkeeping: the field with checks, the trajectory, divergence."""
+    """Shared bookkeeping: the field with checks, the trajectory, divergence, the bar."""
 
     def __init__(self, method: str, field: Any, x0: Any, y0: Any, eta: Any, n_steps: Any,
-                 equilibrium: Any, max_norm: Any, on_fail: Any):
+                 equilibrium: Any, max_norm: Any, on_fail: Any, progress: Any = False):
         if not callable(field):
             raise TypeError(f"field must be callable, got {type(field).__name__}")
         self.method = method
@@ -689,6 +695,7 @@ class _Runner:
         if not self.mx > 0.0:
             raise ValueError(f"max_norm must be > 0 (or inf), got {self.mx}")
         self.on_fail = check_on_fail(on_fail)
+        self.progress = check_progress(progress)
         dx, dy = self.x0.size, self.y0.size
         if equilibrium is None:
             self.zs = np.zeros(dx + dy)
@@ -728,11 +735,13 @@ class _Runner:
     def run(self, step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
             ) -> GameTrajectory:
         x, y = self.x0, self.y0
-        with np.errstate(over="ignore", invalid="ignore"):
+        with (np.errstate(over="ignore", invalid="ignore"),
+              progress_bar(self.n, _FUNCTION[self.method], self.progress, unit="step") as bar):
             for _ in range(self.n):
                 x, y = step(x, y)
                 if not self.push(x, y):
                     break
+                bar.update(1)
         return self.result()
 
     def result(self) -> GameTrajectory:
@@ -744,7 +753,7 @@ class _Runner:
 
 def simultaneous_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
                     equilibrium: Any = None, max_norm: float = MAX_NORM,
-                    on_fail: str = "raise") -> GameTrajectory:
+                    on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
     """Simultaneous gradient descent-ascent z_{k+1} = z_k - eta v(z_k), the GAN training
     rule studied by Mescheder et al. 2017 and 2018 (both players step from the same point).
 
@@ -759,8 +768,10 @@ def simultaneous_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
 
     A non-finite field value is a ValueError naming the iteration.  Returns a
     :class:`GameTrajectory`.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
     """
-    r = _Runner("simultaneous", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail)
+    r = _Runner("simultaneous", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
+                progress)
     e = r.eta
 
     def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -772,12 +783,15 @@ def simultaneous_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
 
 def alternating_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
                    equilibrium: Any = None, max_norm: float = MAX_NORM,
-                   on_fail: str = "raise") -> GameTrajectory:
+                   on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
     """Alternating gradient descent-ascent (Mescheder et al. 2018; Gidel et al. 2019):
     x_{k+1} = x_k - eta v_x(x_k, y_k), then y_{k+1} = y_k - eta v_y(x_{k+1}, y_k).  Two
     field calls per step (half of each used).  Arguments, errors and result as for
-    :func:`simultaneous_gd`."""
-    r = _Runner("alternating", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail)
+    :func:`simultaneous_gd`.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
+    """
+    r = _Runner("alternating", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
+                progress)
     e = r.eta
 
     def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -789,11 +803,14 @@ def alternating_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
 
 def extragradient(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
                   equilibrium: Any = None, max_norm: float = MAX_NORM,
-                  on_fail: str = "raise") -> GameTrajectory:
+                  on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
     """Extragradient (Korpelevich 1976; for GANs Gidel et al. 2019):
     z_{k+1/2} = z_k - eta v(z_k), z_{k+1} = z_k - eta v(z_{k+1/2}).  Two field calls per
-    step.  Arguments, errors and result as for :func:`simultaneous_gd`."""
-    r = _Runner("extragradient", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail)
+    step.  Arguments, errors and result as for :func:`simultaneous_gd`.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
+    """
+    r = _Runner("extragradient", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
+                progress)
     e = r.eta
 
     def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -806,13 +823,16 @@ def extragradient(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
 
 def optimistic_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
                   equilibrium: Any = None, max_norm: float = MAX_NORM,
-                  on_fail: str = "raise") -> GameTrajectory:
+                  on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
     """Optimistic gradient descent (Daskalakis et al. 2018, "Training GANs with optimism";
     extrapolation from the past, Gidel et al. 2019):
     z_{k+1} = z_k - 2 eta v(z_k) + eta v(z_{k-1}), with v(z_{-1}) = v(z_0) (the first step
     is plain GD).  One field call per step.  Arguments, errors and result as for
-    :func:`simultaneous_gd`."""
-    r = _Runner("optimistic", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail)
+    :func:`simultaneous_gd`.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
+    """
+    r = _Runner("optimistic", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
+                progress)
     e = r.eta
     prev: list[np.ndarray] = []
 
@@ -828,13 +848,15 @@ def optimistic_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
 def sga_gd(field: Field, jacobian: Callable[[np.ndarray, np.ndarray], Any], x0: Any, y0: Any,
            eta: float, n_steps: int, *, lam: float = 1.0, align: bool = False,
            eps: float = 0.1, equilibrium: Any = None, max_norm: float = MAX_NORM,
-           on_fail: str = "raise") -> GameTrajectory:
+           on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
     """Gradient descent on the symplectically adjusted field v + lam A^T v (Balduzzi et al.
     2018, :func:`symplectic_gradient_adjustment`); ``jacobian(x, y)`` returns J = Dv as an
     (n, n) array (e.g. :meth:`BilinearGame.jacobian`).  With ``align=True`` the sign of lam
     is chosen at every step by :func:`sga_alignment_sign` (|lam| kept, ``eps`` as there).
-    Other arguments, errors and result as for :func:`simultaneous_gd`."""
-    r = _Runner("sga", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail)
+    Other arguments, errors and result as for :func:`simultaneous_gd`.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
+    """
+    r = _Runner("sga", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail, progress)
     if not callable(jacobian):
         raise TypeError(f"jacobian must be callable, got {type(jacobian).__name__}")
     la = _scalar("lam", lam)

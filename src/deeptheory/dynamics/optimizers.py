@@ -32,6 +32,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._api import ConvergenceError, Result
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int, broadcast, scalar_or_array
 
 __all__ = [
@@ -170,8 +171,12 @@ class OptimizerTrajectory(Result):
         return int(self.x.shape[0] - 1)
 
 
+#: the public function of each method (the desc of its progress bar)
+_FUNCTION = {"gd": "gradient_descent", "heavy_ball": "heavy_ball", "nesterov": "nesterov"}
+
+
 def _run(method: str, gradient: Callable, x0: Any, eta: Any, beta: Any, n_steps: Any,
-         loss: Callable | None, v0: Any = None) -> OptimizerTrajectory:
+         loss: Callable | None, v0: Any = None, progress: Any = False) -> OptimizerTrajectory:
     _check_callable("gradient", gradient)
     if loss is not None:
         _check_callable("loss", loss)
@@ -180,6 +185,7 @@ def _run(method: str, gradient: Callable, x0: Any, eta: Any, beta: Any, n_steps:
     schedule = method == "nesterov" and beta is None
     b = 0.0 if method == "gd" else (math.nan if schedule else _beta(beta))
     n = as_int("n_steps", n_steps, lo=0)
+    prog = check_progress(progress)
     xs = np.empty((n + 1, *x.shape))
     gn = np.empty(n + 1)
     ls = np.full(n + 1, math.nan) if loss is not None else None
@@ -192,29 +198,32 @@ def _run(method: str, gradient: Callable, x0: Any, eta: Any, beta: Any, n_steps:
         x_prev = x + _velocity(v0, x.shape)
     else:
         x_prev = x.copy()
-    for k in range(1, n + 1):
-        if method == "gd":
-            x_new = x - eta * g
-        elif method == "heavy_ball":
-            x_new = x - eta * g + b * (x - x_prev)
-        else:
-            bk = (k - 2) / (k + 1) if schedule else b  # y_{k-1} uses beta_{k-1}
-            y = x + (max(bk, 0.0) if schedule else bk) * (x - x_prev)
-            gy = _grad(gradient, y, k, where=f"y_{k - 1}")
-            x_new = y - eta * gy
-        _check_iterate(x_new, k, method)
-        x_prev, x = x, x_new
-        xs[k] = x
-        g = _grad(gradient, x, k)
-        gn[k] = _norm(g)
-        if ls is not None:
-            ls[k] = _loss(loss, x, k)
+    with progress_bar(n, _FUNCTION[method], prog, unit="step") as bar:
+        for k in range(1, n + 1):
+            if method == "gd":
+                x_new = x - eta * g
+            elif method == "heavy_ball":
+                x_new = x - eta * g + b * (x - x_prev)
+            else:
+                bk = (k - 2) / (k + 1) if schedule else b  # y_{k-1} uses beta_{k-1}
+                y = x + (max(bk, 0.0) if schedule else bk) * (x - x_prev)
+                gy = _grad(gradient, y, k, where=f"y_{k - 1}")
+                x_new = y - eta * gy
+            _check_iterate(x_new, k, method)
+            x_prev, x = x, x_new
+            xs[k] = x
+            g = _grad(gradient, x, k)
+            gn[k] = _norm(g)
+            if ls is not None:
+                ls[k] = _loss(loss, x, k)
+            bar.update(1)
     return OptimizerTrajectory(x=xs, loss=ls, grad_norm=gn, method=method, eta=eta,
                                beta=None if schedule else b)
 
 
 def gradient_descent(gradient: Callable, x0: Any, eta: float, n_steps: int = 100, *,
-                     loss: Callable | None = None) -> OptimizerTrajectory:
+                     loss: Callable | None = None, progress: bool = False
+                     ) -> OptimizerTrajectory:
     """Gradient descent x_{k+1} = x_k - eta grad L(x_k) (Cauchy 1847), n_steps steps.
 
     ``gradient(x)`` returns grad L at an array of x0's shape; ``loss(x)`` (optional)
@@ -222,12 +231,14 @@ def gradient_descent(gradient: Callable, x0: Any, eta: float, n_steps: int = 100
     gradient, the loss or the iterate stops being finite, and for eta <= 0.  On a quadratic
     its rate is |1 - eta lambda| per eigenvalue (:func:`quadratic_rate`); as eta -> 0,
     x_k follows the gradient flow at t = k eta (:func:`gradient_flow`).
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
     """
-    return _run("gd", gradient, x0, eta, 0.0, n_steps, loss)
+    return _run("gd", gradient, x0, eta, 0.0, n_steps, loss, progress=progress)
 
 
 def heavy_ball(gradient: Callable, x0: Any, eta: float, beta: float, n_steps: int = 100, *,
-               loss: Callable | None = None, v0: Any = None) -> OptimizerTrajectory:
+               loss: Callable | None = None, v0: Any = None, progress: bool = False
+               ) -> OptimizerTrajectory:
     """Polyak's heavy-ball method (Polyak 1964), n_steps steps:
 
         x_{k+1} = x_k - eta grad L(x_k) + beta (x_k - x_{k-1}),   x_{-1} = x_0 + v0.
@@ -243,12 +254,14 @@ def heavy_ball(gradient: Callable, x0: Any, eta: float, beta: float, n_steps: in
     beta = 1 - a h it follows x'' + a x' + grad L = 0 at t = k h (:func:`momentum_flow`).
     Raises ValueError naming the iteration when the gradient, loss or iterate is not
     finite.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
     """
-    return _run("heavy_ball", gradient, x0, eta, beta, n_steps, loss, v0=v0)
+    return _run("heavy_ball", gradient, x0, eta, beta, n_steps, loss, v0=v0, progress=progress)
 
 
 def nesterov(gradient: Callable, x0: Any, eta: float, beta: float | None = None,
-             n_steps: int = 100, *, loss: Callable | None = None) -> OptimizerTrajectory:
+             n_steps: int = 100, *, loss: Callable | None = None, progress: bool = False
+             ) -> OptimizerTrajectory:
     """Nesterov's accelerated gradient method (Nesterov 1983), n_steps steps:
 
         x_k = y_{k-1} - eta grad L(y_{k-1}),   y_k = x_k + beta_k (x_k - x_{k-1}),   y_0 = x_0,
@@ -260,8 +273,9 @@ def nesterov(gradient: Callable, x0: Any, eta: float, beta: float | None = None,
     beta the rate is the largest root modulus of z^2 - (1 + beta)(1 - eta lambda) z +
     beta (1 - eta lambda) (:func:`quadratic_rate`).  Raises ValueError for eta <= 0 or beta
     outside [0, 1), and names the iteration when a gradient, loss or iterate is not finite.
+    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
     """
-    return _run("nesterov", gradient, x0, eta, beta, n_steps, loss)
+    return _run("nesterov", gradient, x0, eta, beta, n_steps, loss, progress=progress)
 
 
 # ---------------------------------------------------------------- quadratics

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Result
+from .._progress import check_progress
 from .._validation import as_float, as_int
 from ..infotheory.mlp import GradientRecord, TrainingRun, train_mlp
 from ..infotheory.plane import InformationPlane, information_plane
@@ -299,6 +300,7 @@ def sgd_phases(
     min_drop: float = 0.1,
     factor: float = 2.0,
     kappa: float = 0.5,
+    progress: bool = False,
 ) -> SGDPhases:
     """Train the 12-bit network once with the infotheory trainer and compare the SNR
     transition with the start of compression, per layer (Shwartz-Ziv & Tishby 2017;
@@ -314,6 +316,8 @@ def sgd_phases(
     ``coincide`` is True for a layer when both are finite and
     max / min <= ``factor`` (default 2: within a factor 2 on the log epoch axis).
     ``epochs`` >= 2; at least 2 minibatches per epoch are required.
+    progress : progress bars (tqdm on stderr) of the epochs trained (``train_mlp``) and
+    of the records measured (``information_plane``); off by default.
     """
     n_ep = as_int("epochs", epochs, lo=2)
     fac = float(as_float("factor", factor))
@@ -333,9 +337,11 @@ def sgd_phases(
         raise ValueError(f"which must be 'first' or 'last', got {which!r}")
     if estimator not in ("binning", "kde"):
         raise ValueError(f"estimator must be 'binning' or 'kde', got {estimator!r}")
+    prog = check_progress(progress)
     run = train_mlp(task.x, task.y, hidden, activation, epochs=n_ep, lr=lr, batch_size=bs,
-                    optimizer=optimizer, n_record=n_record, seed=seed, record_gradients=True)
-    plane = information_plane(run, task.y, estimator=estimator)
+                    optimizer=optimizer, n_record=n_record, seed=seed, record_gradients=True,
+                    progress=prog)
+    plane = information_plane(run, task.y, estimator=estimator, progress=prog)
     grads = gradient_snr_history(run)
     snr_smooth = log_running_median(grads.epochs, grads.snr, snr_width)
     snr_ep = phase_transition_epoch(grads, width=snr_width, which=which)

@@ -40,6 +40,9 @@ are galloping searches in the sorted sample for 1-D marginals and range counts o
 compiled tree otherwise (:mod:`deeptheory.kernels.knn`).  All counts equal those of
 an O(N^2) double loop exactly, ties included; for algorithm 2 the k neighbours are
 the k nearest in the order (distance, index), as a stable sort gives them.
+``progress=True`` shows a bar of the queries done (3 N: the k-NN radii, then the x and y
+counts); the queries then run in blocks of leaves (of sorted positions in 1-D), one after
+the other, each writing its own outputs, so the estimate is bitwise the same.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .._api import as_rng
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ..kernels.knn import MaxNormTree, count_within_1d
 from ._common import log_base, same_n, samples_2d
@@ -86,31 +90,35 @@ def _mean_psi_sum(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(tab[a - 1] + tab[b - 1]))
 
 
-def _marginal_counts(a: np.ndarray, radius: np.ndarray, strict: bool, workers: int) -> np.ndarray:
-    """Counts of a marginal sample within per-point radii, the point itself included."""
+def _marginal_counts(a: np.ndarray, radius: np.ndarray, strict: bool, workers: int,
+                     bar: Any = None) -> np.ndarray:
+    """Counts of a marginal sample within per-point radii, the point itself included
+    (``bar``: a progress bar advanced by the queries done, or None)."""
     if a.shape[1] == 1:
-        return count_within_1d(a[:, 0], radius, strict=strict, workers=workers)
-    return MaxNormTree(a, leafsize=_COUNT_LEAF, workers=workers).count(radius, strict=strict)
+        return count_within_1d(a[:, 0], radius, strict=strict, workers=workers, bar=bar)
+    return MaxNormTree(a, leafsize=_COUNT_LEAF, workers=workers).count(radius, strict=strict,
+                                                                      bar=bar)
 
 
 def _ksg_counts(
-    xx: np.ndarray, yy: np.ndarray, k: int, alg: int, workers: int
+    xx: np.ndarray, yy: np.ndarray, k: int, alg: int, workers: int, bar: Any = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(n_x, n_y, eps) of Kraskov et al. eq. (8) (alg 1) or eq. (9) (alg 2)."""
+    """(n_x, n_y, eps) of Kraskov et al. eq. (8) (alg 1) or eq. (9) (alg 2); ``bar``: a
+    progress bar advanced by the queries done (N per pass), or None."""
     dx = xx.shape[1]
     z = np.hstack([xx, yy])
     tree = MaxNormTree(z, leafsize=_KNN_LEAF, workers=workers, copy=False)
     if alg == 1:
-        eps = tree.knn(k, ties=0, neighbours=False)[0]
+        eps = tree.knn(k, ties=0, neighbours=False, bar=bar)[0]
         # counts include x_i itself whenever eps_i > 0
         self_in = (eps > 0).astype(np.int64)
-        nx = _marginal_counts(xx, eps, True, workers) - self_in
-        ny = _marginal_counts(yy, eps, True, workers) - self_in
+        nx = _marginal_counts(xx, eps, True, workers, bar) - self_in
+        ny = _marginal_counts(yy, eps, True, workers, bar) - self_in
     else:
         # the k neighbours ordered by (distance, index), as a stable sort would give
-        eps, _, ex, ey = tree.knn(k, ties=2, dx=dx, neighbours=False)
-        nx = _marginal_counts(xx, ex, False, workers) - 1
-        ny = _marginal_counts(yy, ey, False, workers) - 1
+        eps, _, ex, ey = tree.knn(k, ties=2, dx=dx, neighbours=False, bar=bar)
+        nx = _marginal_counts(xx, ex, False, workers, bar) - 1
+        ny = _marginal_counts(yy, ey, False, workers, bar) - 1
     return nx, ny, eps
 
 
@@ -144,6 +152,7 @@ def ksg_mi(
     jitter: float = 1e-10,
     seed: Any = 0,
     workers: int = -1,
+    progress: bool = False,
 ) -> float:
     """KSG estimate of I(X;Y) (Kraskov et al. 2004, eq. 8 or 9); nats by default.
 
@@ -156,6 +165,8 @@ def ksg_mi(
     (``jitter=0`` disables it).
     ``workers``: threads (-1: Numba's thread count; 1: serial); small samples run
     serially whatever ``workers`` says.  The value does not depend on it.
+    progress : a progress bar (tqdm on stderr) of the queries done (3 N: the joint k-NN
+    radii, then the x and the y counts); off by default.  The value does not depend on it.
 
     No rescaling is applied: the max norm compares raw coordinates, so standardise
     columns of very different scales first if that is wanted (Kraskov et al. do).
@@ -168,9 +179,14 @@ def ksg_mi(
     if n < kk + 1:
         raise ValueError(f"x and y must have at least k + 1 = {kk + 1} samples, got {n}")
     alg = as_int("algorithm", algorithm, lo=1, hi=2)
+    prog = check_progress(progress)
     if _jitter_value(jitter) > 0:  # (jitter = 0: the sample as is, no copies)
         xx, yy = add_jitter(xx, yy, jitter, seed)
-    nx, ny, eps = _ksg_counts(xx, yy, kk, alg, workers)
+    if prog:
+        with progress_bar(3 * n, "ksg_mi", True, unit="pt") as bar:
+            nx, ny, eps = _ksg_counts(xx, yy, kk, alg, workers, bar)
+    else:
+        nx, ny, eps = _ksg_counts(xx, yy, kk, alg, workers)
     if np.any(eps == 0):
         warnings.warn(
             f"{int(np.sum(eps == 0))} samples have a zero k-NN radius (duplicated points): "

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Result, as_rng, check_on_fail, report_nonconvergence
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ._common import log_base
 from .discrete import _h, _pmf
@@ -127,6 +128,8 @@ _LOG_FLOOR = 1e-200
 #: windows in a row that must meet the Lagrangian rule when accelerated (its decrease is
 #: less regular than the plain iteration's geometric one)
 _NEED = 3
+#: annealing sweeps of :func:`information_bottleneck`
+_IB_SWEEPS = 3
 
 
 def _ib_map(px: np.ndarray, pxy: np.ndarray, py_x: np.ndarray, beta: float):
@@ -401,6 +404,7 @@ def information_bottleneck(
     seed: Any = 0,
     base: float = math.e,
     on_fail: str = "warn",
+    progress: bool = False,
 ) -> IBSolution:
     """Minimise the IB Lagrangian L = I(X;T) - beta I(T;Y) for a discrete p(x, y) at one ``beta``.
 
@@ -426,6 +430,9 @@ def information_bottleneck(
     If the kept start did not converge, ``on_fail`` decides: "warn" (default; a
     ``RuntimeWarning``, ``converged`` False), "raise" (:class:`ConvergenceError`) or
     "ignore".  I values and L in nats (``base=2``: bits); beta refers to nats.
+    progress : a progress bar (tqdm on stderr) of the solves done (each start, and each
+    beta of the three annealing sweeps; sweeps skipped by the early stop count as done);
+    off by default.
     """
     p, px, py_x = _setup(pxy)
     lb = log_base(base)
@@ -435,6 +442,22 @@ def information_bottleneck(
     check_on_fail(on_fail)
     if not isinstance(anneal, (bool, np.bool_)):
         raise TypeError(f"anneal must be True or False, got {anneal!r}")
+    prog = check_progress(progress)
+    ladder = None
+    if anneal and b > 1.0 and nt > 1:
+        up = np.geomspace(1.0, b, max(8, math.ceil(math.log(b) / math.log(1.15)) + 1))
+        ladder = (up.size, np.concatenate([up, b * np.geomspace(1.0, 8.0, 16)[1:]]))
+    total = (init is not None) + 1 + nr + (_IB_SWEEPS * ladder[1].size if ladder is not None else 0)
+    with progress_bar(total, "information_bottleneck", prog, unit="solve") as bar:
+        return _information_bottleneck(p, px, py_x, lb, b, nt, t, mi, nr, lt, init, ladder,
+                                       seed, on_fail, bar)
+
+
+def _information_bottleneck(p, px, py_x, lb, b, nt, t, mi, nr, lt, init, ladder, seed,
+                            on_fail, bar) -> IBSolution:
+    """:func:`information_bottleneck` after its checks: ``ladder`` is None (no annealing)
+    or (number of betas up to ``b``, the annealing betas); ``bar`` a progress bar of the
+    solves."""
     rng = as_rng(seed)
     # every start stops on the Lagrangian rule (or ``tol``); the winner is then polished
     # with the caller's rule
@@ -450,18 +473,19 @@ def information_bottleneck(
         enc = enc / enc.sum(axis=1, keepdims=True)
         best.offer(*_solve(enc, px, p, py_x, b, t, mi, lt_fast))
         n_starts += 1
+        bar.update(1)
     best.offer(*_solve(_hard_start(px, p, nt), px, p, py_x, b, t, mi, lt_fast))
     n_starts += 1
+    bar.update(1)
     for r in range(nr):
         best.offer(*_solve(_random_start(px.size, nt, r, rng), px, p, py_x, b, t, mi,
                            lt_fast))
         n_starts += 1
-    if anneal and b > 1.0 and nt > 1:
-        up = np.geomspace(1.0, b, max(8, math.ceil(math.log(b) / math.log(1.15)) + 1))
-        ladder = np.concatenate([up, b * np.geomspace(1.0, 8.0, 16)[1:]])
-        encs, lags, its, oks = _anneal(p, px, py_x, ladder, nt, 1e-3, t, mi, lt_fast, rng,
-                                       n_restarts=0, sweeps=3)
-        k = up.size - 1
+        bar.update(1)
+    if ladder is not None:
+        encs, lags, its, oks = _anneal(p, px, py_x, ladder[1], nt, 1e-3, t, mi, lt_fast, rng,
+                                       n_restarts=0, sweeps=_IB_SWEEPS, bar=bar)
+        k = ladder[0] - 1
         best.offer(encs[k], float(lags[k]), int(its[k]), bool(oks[k]))
         n_starts += 1
     if best.enc is None:  # n_restarts = 0, no init, no annealing: one random start
@@ -477,7 +501,7 @@ def information_bottleneck(
     if not best.ok:
         report_nonconvergence(f"information_bottleneck: beta={b}: the best of {n_starts} "
                               f"starts: not converged after {mi} iterations (tol {t})",
-                              on_fail)
+                              on_fail, stacklevel=4)
     i_xt, i_ty = _information(enc, px, p)
     pt = px @ enc
     pty = enc.T @ p
@@ -492,7 +516,8 @@ def _solve(enc, px, p, py_x, beta, tol, max_iter, ltol):
     return enc, _lagrangian(enc, px, p, beta), it, ok
 
 
-def _anneal(p, px, py_x, bs, nt, pert, tol, max_iter, ltol, rng, *, n_restarts, sweeps):
+def _anneal(p, px, py_x, bs, nt, pert, tol, max_iter, ltol, rng, *, n_restarts, sweeps,
+            bar=None):
     """Deterministic annealing over ascending ``bs`` in both directions.
 
     Sweep 1 goes up from a near-trivial encoder; then sweeps alternate down (the first
@@ -500,7 +525,9 @@ def _anneal(p, px, py_x, bs, nt, pert, tol, max_iter, ltol, rng, *, n_restarts, 
     each step starting from the (perturbed) best solution of the previous beta of the
     sweep; at every beta the solution with the smallest L is kept.  ``n_restarts``
     random starts are added at every beta in the first sweep.  Stops after ``sweeps``
-    sweeps or when a whole sweep after the first improved nothing.
+    sweeps or when a whole sweep after the first improved nothing.  ``bar`` (a progress
+    bar or None) advances by one per beta of a sweep, and by the betas of the sweeps
+    left out at an early stop.
     """
     k_n = bs.size
     best = [_Best() for _ in range(k_n)]
@@ -520,7 +547,11 @@ def _anneal(p, px, py_x, bs, nt, pert, tol, max_iter, ltol, rng, *, n_restarts, 
                     best[k].offer(*_solve(_random_start(px.size, nt, r, rng), px, p, py_x,
                                           float(bs[k]), tol, max_iter, ltol))
             enc = best[k].enc
+            if bar is not None:
+                bar.update(1)
         if sweep > 0 and not improved:
+            if bar is not None:
+                bar.update((sweeps - sweep - 1) * k_n)
             break
         if sweep == 0:  # the downward sweep may start from the hard clustering
             best[-1].offer(*_solve(hard, px, p, py_x, float(bs[-1]), tol, max_iter, ltol))
@@ -543,6 +574,7 @@ def ib_curve(
     seed: Any = 0,
     base: float = math.e,
     on_fail: str = "warn",
+    progress: bool = False,
 ) -> IBCurve:
     """Trace the IB curve: at each beta, the encoder minimising L = I(X;T) - beta I(T;Y).
 
@@ -572,6 +604,8 @@ def ib_curve(
     one ``RuntimeWarning`` for all, "raise" a :class:`ConvergenceError`, "ignore" nothing.
     ``seed``: int >= 0, numpy Generator or None.  Returns :class:`IBCurve` with I(X;T),
     I(T;Y) and L (nats; ``base=2``: bits).
+    progress : a progress bar (tqdm on stderr) of the annealing steps done (sweeps x
+    betas; the sweeps skipped by the early stop count as done); off by default.
     """
     p, px, py_x = _setup(pxy)
     lb = log_base(base)
@@ -584,9 +618,11 @@ def ib_curve(
     sw = as_int("sweeps", sweeps, lo=1)
     lt = _check_ltol(ltol)
     check_on_fail(on_fail)
+    prog = check_progress(progress)
     rng = as_rng(seed)
-    encs, _, its, conv = _anneal(p, px, py_x, bs, nt, pert, t, mi, lt, rng,
-                                 n_restarts=nr, sweeps=sw)
+    with progress_bar(sw * bs.size, "ib_curve", prog, unit="beta") as bar:
+        encs, _, its, conv = _anneal(p, px, py_x, bs, nt, pert, t, mi, lt, rng,
+                                     n_restarts=nr, sweeps=sw, bar=bar)
     out = np.empty((2, bs.size))
     for k, enc in enumerate(encs):
         out[:, k] = _information(enc, px, p)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._api import Result
+from .._progress import check_progress, progress_bar
 from .._validation import as_float, as_int
 from ._common import log_base
 from .binning import bin_layer, binned_mi
@@ -91,6 +92,7 @@ def information_plane(
     noise_var: float = 1e-3,
     records: Any = None,
     base: float = 2.0,
+    progress: bool = False,
 ) -> InformationPlane:
     """(I(X;T), I(T;Y)) per recorded epoch and layer (module docstring); bits by default.
 
@@ -100,6 +102,8 @@ def information_plane(
 
     ``y``: the labels of all N inputs (the run's activity rows); ``records``: indices
     of the records to use (default all).  ``lo``/``hi`` override the binning range.
+    progress : a progress bar (tqdm on stderr) of the records done (every layer of one
+    recorded epoch); off by default.
     """
     if estimator not in ("binning", "kde"):
         raise ValueError(f"estimator must be 'binning' or 'kde', got {estimator!r}")
@@ -113,6 +117,7 @@ def information_plane(
         raise ValueError(f"records must index the {len(run.epochs)} records")
     nb = as_int("n_bins", n_bins, lo=1)
     s2 = float(as_float("noise_var", noise_var))
+    prog = check_progress(progress)
     xid = np.arange(n)
     n_layers = len(run.activity[0])
     lb = log_base(base)
@@ -121,19 +126,22 @@ def information_plane(
     fast = widest * math.log2(max(nb, 2)) < 62 and np.unique(ya).size <= 2
     i_xt = np.empty((idx.size, n_layers))
     i_ty = np.empty((idx.size, n_layers))
-    for r, k in enumerate(idx):
-        for layer in range(n_layers):
-            t = run.activity[k][layer]
-            if estimator == "binning":
-                a, b = _ranges(run, layer, lo, hi)
-                if fast:
-                    i_xt[r, layer], i_ty[r, layer] = _binned_plane_point(t, ya, nb, a, b, lb)
+    with progress_bar(idx.size, "information_plane", prog, unit="record") as bar:
+        for r, k in enumerate(idx):
+            for layer in range(n_layers):
+                t = run.activity[k][layer]
+                if estimator == "binning":
+                    a, b = _ranges(run, layer, lo, hi)
+                    if fast:
+                        i_xt[r, layer], i_ty[r, layer] = _binned_plane_point(t, ya, nb, a, b,
+                                                                             lb)
+                    else:
+                        res = binned_mi(xid, t, ya, nb, lo=a, hi=b, base=base)
+                        i_xt[r, layer], i_ty[r, layer] = res.i_xt, res.i_ty
                 else:
-                    res = binned_mi(xid, t, ya, nb, lo=a, hi=b, base=base)
-                    i_xt[r, layer], i_ty[r, layer] = res.i_xt, res.i_ty
-            else:
-                i_xt[r, layer] = kde_mi_upper(t, s2, base=base)
-                i_ty[r, layer] = kde_mi_ty(t, ya, s2, base=base)
+                    i_xt[r, layer] = kde_mi_upper(t, s2, base=base)
+                    i_ty[r, layer] = kde_mi_ty(t, ya, s2, base=base)
+            bar.update(1)
     return InformationPlane(run.epochs[idx], i_xt, i_ty, estimator, float(base))
 
 

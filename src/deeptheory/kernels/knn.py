@@ -644,12 +644,34 @@ def _nthreads(workers: int | None, work_ns: float) -> int:
     return max(1, nt)
 
 
-def _run(kernel, before: tuple, after: tuple, total: int, nt: int) -> None:
+#: blocks of a range run one after the other when a progress bar is shown
+_N_CHUNKS = 50
+
+
+def _run(kernel, before: tuple, after: tuple, total: int, nt: int, bar=None,
+         weight=None) -> None:
     """``kernel(*before, a, b, *after)`` over [0, total): in one call when ``nt == 1``, else
     as 4 * nt contiguous blocks on a pool of ``nt`` threads (the kernels release the GIL
-    and write disjoint outputs, so the result does not depend on the split)."""
+    and write disjoint outputs, so the result does not depend on the split).
+
+    ``bar`` (a progress bar, or None): the range runs as about ``_N_CHUNKS`` consecutive
+    sub-ranges [a, b) of at least 4 * nt items, each split as above, and the bar advances
+    by ``weight(a, b)`` (default b - a) after each; the outputs are the same."""
+    if bar is None:
+        _run_range(kernel, before, after, 0, total, nt)
+        return
+    size = max(4 * nt, -(-total // _N_CHUNKS), 1)
+    for a in range(0, total, size):
+        b = min(total, a + size)
+        _run_range(kernel, before, after, a, b, nt)
+        bar.update(b - a if weight is None else weight(a, b))
+
+
+def _run_range(kernel, before: tuple, after: tuple, lo: int, hi: int, nt: int) -> None:
+    """:func:`_run` over [lo, hi) (no bar)."""
+    total = hi - lo
     if nt <= 1 or total < 2:
-        kernel(*before, 0, total, *after)
+        kernel(*before, lo, hi, *after)
         return
     global _POOL, _POOL_SIZE
     with _POOL_LOCK:
@@ -660,7 +682,7 @@ def _run(kernel, before: tuple, after: tuple, total: int, nt: int) -> None:
             _POOL_SIZE = nt
         pool = _POOL
     nblock = min(total, 4 * nt)
-    edges = [total * i // nblock for i in range(nblock + 1)]
+    edges = [lo + total * i // nblock for i in range(nblock + 1)]
     futures = [pool.submit(kernel, *before, edges[i], edges[i + 1], *after)
                for i in range(nblock) if edges[i] < edges[i + 1]]
     for f in futures:
@@ -669,12 +691,13 @@ def _run(kernel, before: tuple, after: tuple, total: int, nt: int) -> None:
 
 def count_within_1d(
     x: np.ndarray, radius: np.ndarray, *, strict: bool, order: np.ndarray | None = None,
-    workers: int = -1,
+    workers: int = -1, bar=None,
 ) -> np.ndarray:
     """1-D neighbour counts of a sample against itself, self included (see :func:`count_within`).
 
     ``x``: (N,) sample; ``radius``: (N,); ``order``: ``np.argsort(x)`` if already known.
-    Queries run in sorted order, each galloping outwards from its own rank.
+    Queries run in sorted order, each galloping outwards from its own rank.  ``bar``: a
+    progress bar advanced by the queries done (blocks of sorted positions; same counts).
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     r = np.asarray(radius, dtype=float).reshape(-1)
@@ -687,7 +710,7 @@ def count_within_1d(
     rs = np.ascontiguousarray(r[order])
     outs = np.empty(n, dtype=np.int64)
     _run(_count_sorted_range, (xs, rs, bool(strict)), (outs,), n,
-         _nthreads(workers, n * _NS_COUNT_1D))
+         _nthreads(workers, n * _NS_COUNT_1D), bar)
     out = np.empty(n, dtype=np.int64)
     out[order] = outs
     return out
@@ -754,7 +777,8 @@ class MaxNormTree:
         out[self.perm] = a
         return out
 
-    def knn(self, k: int, *, ties: int = 1, dx: int = -1, neighbours: bool = True):
+    def knn(self, k: int, *, ties: int = 1, dx: int = -1, neighbours: bool = True,
+            bar=None):
         """k-th neighbour radius of every row, and optionally neighbours and extents.
 
         ``ties``: 0 = radii only (neighbour choice among equal distances unspecified,
@@ -763,6 +787,7 @@ class MaxNormTree:
         ``dx`` >= 0: also return, for each row, the largest max-norm distance to its k
         neighbours in columns [0, dx) and in columns [dx, d) (KSG algorithm 2).
         Returns ``(radius, idx or None, ex or None, ey or None)`` in input order.
+        ``bar``: a progress bar advanced by the rows done (blocks of leaves; same output).
         """
         n = self.n
         if k < 1 or n < k + 1:
@@ -775,13 +800,19 @@ class MaxNormTree:
         _run(_knn_leaves,
              (self.zp, self.perm, self.starts, self.ends, self.lo, self.hi, self.first_leaf),
              (int(k), int(ties), int(max(dx, 0)), eps, ex, ey, nbr), self.nleaf,
-             _nthreads(self.workers, n * _NS_KNN * self.d * 2.0 ** (self.d / 2)))
+             _nthreads(self.workers, n * _NS_KNN * self.d * 2.0 ** (self.d / 2)), bar,
+             self._leaf_rows)
         back = self._to_input_order
         return (back(eps), back(nbr) if neighbours else None,
                 back(ex) if with_ext else None, back(ey) if with_ext else None)
 
-    def count(self, radius: np.ndarray, *, strict: bool) -> np.ndarray:
-        """``out[i] = #{j : max_d |z_jd - z_id| < radius[i]}`` (``<=`` unless ``strict``)."""
+    def _leaf_rows(self, a: int, b: int) -> int:
+        """Rows held by leaves a..b-1 (the weight of a block on a progress bar)."""
+        return int(self.ends[self.first_leaf + b - 1] - self.starts[self.first_leaf + a])
+
+    def count(self, radius: np.ndarray, *, strict: bool, bar=None) -> np.ndarray:
+        """``out[i] = #{j : max_d |z_jd - z_id| < radius[i]}`` (``<=`` unless ``strict``).
+        ``bar``: a progress bar advanced by the rows done (blocks of leaves; same counts)."""
         n = self.n
         r = np.asarray(radius, dtype=float).reshape(-1)
         if r.shape[0] != n:
@@ -791,7 +822,8 @@ class MaxNormTree:
         _run(_count_leaves,
              (self.zp, self.perm, self.starts, self.ends, self.lo, self.hi, self.first_leaf),
              (rt, bool(strict), out), self.nleaf,
-             _nthreads(self.workers, n * _NS_COUNT * self.d * 2.0 ** (self.d / 2)))
+             _nthreads(self.workers, n * _NS_COUNT * self.d * 2.0 ** (self.d / 2)), bar,
+             self._leaf_rows)
         return self._to_input_order(out)
 
 

@@ -10,7 +10,9 @@ bounds from it.
 Threads: the rows run on Numba's thread pool only when the estimated serial time
 (N^2 (:data:`NS_PER_PAIR` + d :data:`NS_PER_COORD`)) reaches the threshold of
 :mod:`deeptheory.kernels._threads`; small N run serially.  Both drivers call the same
-per-row function, so the values are bitwise the same either way.
+per-row function, so the values are bitwise the same either way.  ``rows=(lo, hi)``
+computes rows lo..hi-1 only (against all N rows), by the same per-row function: the
+blocks of a progress bar, bitwise the matching slice of the full call.
 """
 
 from __future__ import annotations
@@ -58,12 +60,27 @@ def _lse_parallel(h, inv_scale, out):  # pragma: no cover - compiled
         out[i] = _row(h, i, inv_scale)
 
 
-def pairwise_logsumexp(h: Any, scale: float) -> np.ndarray:
+@njit(cache=True, fastmath=False)
+def _lse_rows_serial(h, inv_scale, lo, out):  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        out[i] = _row(h, lo + i, inv_scale)
+
+
+@njit(cache=True, parallel=True, fastmath=False)
+def _lse_rows_parallel(h, inv_scale, lo, out):  # pragma: no cover - compiled
+    for i in prange(out.shape[0]):
+        out[i] = _row(h, lo + i, inv_scale)
+
+
+def pairwise_logsumexp(h: Any, scale: float, *, rows: tuple[int, int] | None = None
+                       ) -> np.ndarray:
     """ln sum_j exp(-|h_i - h_j|^2 / scale) for every row i of ``h`` ((N, d) or (N,)).
 
     ``scale`` > 0.  The sum includes j = i (a term equal to 1), so every value is >= 0
     and no underflow to -inf can occur.  Small N run serially (module docstring); the
-    values do not depend on that choice or on the number of threads.
+    values do not depend on that choice or on the number of threads.  ``rows=(lo, hi)``:
+    only rows lo..hi-1 (each still summed over all N rows), bitwise ``out[lo:hi]`` of
+    the full call (the blocks of a progress bar).
     """
     a = np.asarray(h, dtype=float)
     if a.ndim == 1:
@@ -73,8 +90,17 @@ def pairwise_logsumexp(h: Any, scale: float) -> np.ndarray:
     sc = float(scale)
     if not (sc > 0 and math.isfinite(sc)):
         raise ValueError(f"scale must be finite and > 0, got {scale!r}")
-    out = np.empty(a.shape[0])
     n, d = a.shape
+    if rows is not None:
+        lo, hi = int(rows[0]), int(rows[1])
+        if not 0 <= lo <= hi <= n:
+            raise ValueError(f"rows must satisfy 0 <= lo <= hi <= {n}, got {rows!r}")
+        out = np.empty(hi - lo)
+        run = pick(_lse_rows_serial, _lse_rows_parallel,
+                   float(hi - lo) * n * (NS_PER_PAIR + NS_PER_COORD * d))
+        run(np.ascontiguousarray(a), 1.0 / sc, lo, out)
+        return out
+    out = np.empty(a.shape[0])
     run = pick(_lse_serial, _lse_parallel, float(n) * n * (NS_PER_PAIR + NS_PER_COORD * d))
     run(np.ascontiguousarray(a), 1.0 / sc, out)
     return out
