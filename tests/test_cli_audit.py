@@ -341,3 +341,27 @@ def test_top_of_the_variance_range_is_accurate_and_quiet(capsys, act, sw2, sb2, 
     out = capsys.readouterr()
     assert "Warning" not in out.err
     assert _printed(out.out)["q*"] == pytest.approx(q_star, rel=2e-6)
+
+
+def test_long_runs_turn_on_the_library_bars(tmp_path, monkeypatch, capsys):
+    """Above PROGRESS_SECONDS the commands pass progress=True to their long library calls:
+    their tqdm bars (named after the function) appear on stderr beside the stage lines."""
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", -1.0)
+    runs = [
+        (["jacobian-spectrum", "--activation", "erf", "--depth", "3", "--width", "40",
+          "--trials", "2"], ["sample_jacobian_singular_values"]),
+        (["lyapunov", "--gain", "2", "--width", "20", "--steps", "200", "--k", "3"],
+         ["lyapunov_spectrum"]),
+        (["diffusion", "--sampler", "sde", "--n", "200", "--steps", "30", "--components", "3"],
+         ["reverse_sde_sample", "compare_to_target"]),
+        (["diffusion", "--n", "200", "--steps", "20", "--components", "3"],
+         ["probability_flow_sample"]),
+    ]
+    for argv, bars in runs:
+        assert main([*argv, "--out", str(tmp_path / f"{argv[0]}.png")]) == 0, argv
+        err = capsys.readouterr().err
+        for b in bars:
+            assert b in err, (argv, b, err[-2000:])
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 1e9)  # a short run: no bar, no line
+    assert main([*runs[1][0], "--out", str(tmp_path / "q.png")]) == 0
+    assert capsys.readouterr().err == ""

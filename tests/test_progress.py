@@ -79,3 +79,26 @@ def test_trainers_progress_is_the_same(capsys):
     _equal(m1.history, m2.history)
     err = capsys.readouterr().err
     assert "train_mlp" in err and "train_ode_classifier" in err
+
+
+def test_every_progress_argument_is_keyword_only_off_and_documented():
+    import importlib
+    import inspect
+
+    found = []
+    for mod in ("meanfield", "rmt", "spinglass", "dynamics", "infotheory", "sweep", "verify",
+                "kernels"):
+        m = importlib.import_module(f"deeptheory.{mod}")
+        for name in m.__all__:
+            f = getattr(m, name)
+            if not callable(f) or inspect.isclass(f):
+                continue
+            p = inspect.signature(f).parameters.get("progress")
+            if p is None:
+                continue
+            found.append(f"{mod}.{name}")
+            assert p.kind is inspect.Parameter.KEYWORD_ONLY, name
+            # phase_diagram takes a callable or True (its own row-block reporter)
+            assert p.default is (None if name == "phase_diagram" else False), name
+            assert "progress" in (f.__doc__ or ""), f"{name}: progress undocumented"
+    assert len(found) >= 50, found

@@ -1,13 +1,21 @@
 """Progress bars for the long loops of the toolkit (tqdm, imported only when one is shown).
 
-Every long operation that takes ``progress=`` (off by default in library calls) calls
-:func:`progress_bar`; when disabled it returns a no-op bar and tqdm is not imported, so
+Every long operation that takes ``progress=`` (off by default in library calls; the
+command line turns it on for long runs) calls :func:`progress_bar` or
+:func:`progress_ranges`; when disabled they cost nothing and tqdm is not imported, so
 ``import deeptheory.meanfield`` and a quiet call stay free of it.  Bars write to stderr.
-Used by :func:`deeptheory.sweep.sweep` (points done, serial and on Dask),
-:func:`deeptheory.infotheory.train_mlp` (epochs),
-:func:`deeptheory.spinglass.metropolis` / :func:`~deeptheory.spinglass.parallel_tempering`
-(sweeps), :func:`deeptheory.spinglass.sk_ground_state_extrapolation` (runs) and
-:func:`deeptheory.dynamics.train_ode_classifier` (epochs).
+The rule every caller keeps: a bar never changes a result.  A batch that one compiled call
+would run (trials with per-trial seeds, points integrated independently, rows of a
+pairwise sum, steps whose state the kernel carries) runs in blocks of
+:func:`progress_ranges` only when the bar is on, and the tests compare both ways bitwise.
+
+Users (see ``docs/sweeps.md`` for what each bar counts): :func:`deeptheory.sweep.sweep`;
+the ``simulate_*`` / ``empirical_*`` samplers of :mod:`deeptheory.meanfield` and
+:func:`deeptheory.rmt.sample_jacobian_singular_values` (trials); spin-glass Monte Carlo,
+gradient descent, critical points, enumeration, Parisi steps and GOE counts;
+:func:`deeptheory.dynamics.lyapunov_spectrum` (steps), the diffusion samplers, the
+optimisers and game dynamics, the trainers; the KDE / KSG estimators, the information
+bottleneck and the information plane of :mod:`deeptheory.infotheory`.
 """
 
 from __future__ import annotations

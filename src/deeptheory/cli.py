@@ -22,7 +22,9 @@ prints one line to stderr and exits with status 2; no traceback.
 Long runs: each figure subcommand estimates its run time up front from the
 measured costs in :data:`COSTS` and refuses (status 2, with the estimate) when
 it exceeds :data:`MAX_SECONDS` unless ``--force`` is given; runs estimated
-above :data:`PROGRESS_SECONDS` print progress lines to stderr.
+above :data:`PROGRESS_SECONDS` print progress lines to stderr and turn on the progress
+bars (tqdm, stderr) of the long library calls they make (sampling, training, spectra);
+``deeptheory sweep`` shows its bar unless ``--no-progress``.
 """
 
 from __future__ import annotations
@@ -1223,7 +1225,7 @@ def _cmd_jacobian_spectrum(args: argparse.Namespace, estimate: float = 0.0) -> i
         if not args.no_sample:
             samples = rmt.sample_jacobian_singular_values(
                 sw2, sb2, L, args.activation, width=args.width, weights=w,
-                n_trials=args.trials, seed=args.seed,
+                n_trials=args.trials, seed=args.seed, progress=prog.enabled,
             ).ravel()
             prog.update(3, "sampled networks")
         rmt.plot_jacobian_spectrum(sw2, sb2, L, args.activation, w, samples=samples,
@@ -1272,7 +1274,8 @@ def _cmd_info_plane(args: argparse.Namespace, estimate: float = 0.0) -> int:
     prog.update(2, "binning estimate")
     if args.kde:
         rec = np.unique(np.linspace(0, len(run.epochs) - 1, 10).astype(int))
-        planes.append(it.information_plane(run, task.y, estimator="kde", records=rec))
+        planes.append(it.information_plane(run, task.y, estimator="kde", records=rec,
+                                           progress=args.progress or long_run))
         prog.update(3, "KDE estimate")
     fig, axes = plt.subplots(1, len(planes), figsize=(6 * len(planes), 4.5), squeeze=False)
     try:
@@ -1545,7 +1548,7 @@ def _cmd_lyapunov(args: argparse.Namespace, estimate: float = 0.0) -> int:
         warnings.simplefilter("always", dyn.FrameCollapseWarning)
         res = dyn.lyapunov_spectrum(system, n_steps=args.steps, k=k, qr_every=args.qr_every,
                                     transient=args.transient, seed=run_rng, tol=args.tol,
-                                    on_fail="ignore")
+                                    on_fail="ignore", progress=prog.enabled)
     elapsed = time.perf_counter() - t0
     prog.update(1, "spectrum")
     ex, se = res.exponents, res.stderr
@@ -1711,9 +1714,10 @@ def _cmd_diffusion(args: argparse.Namespace, estimate: float = 0.0) -> int:
     t0 = time.perf_counter()
     if args.sampler == "ode":
         res = dyn.probability_flow_sample(mix, proc, args.n, n_steps=steps, method=args.method,
-                                          seed=args.seed)
+                                          seed=args.seed, progress=prog.enabled)
     else:
-        res = dyn.reverse_sde_sample(mix, proc, args.n, n_steps=steps, seed=args.seed)
+        res = dyn.reverse_sde_sample(mix, proc, args.n, n_steps=steps, seed=args.seed,
+                                     progress=prog.enabled)
     elapsed = time.perf_counter() - t0
     prog.update(1, "sampling")
     # W2 needs exact OT between clouds: a random subset of at most 5000 points
@@ -1722,7 +1726,8 @@ def _cmd_diffusion(args: argparse.Namespace, estimate: float = 0.0) -> int:
         pick = np.random.default_rng(args.seed).choice(sub.shape[0], 5000, replace=False)
         sub = sub[pick]
     full = sub is res.samples
-    chk = dyn.compare_to_target(res.samples, res.target, w2=full, seed=args.seed)
+    chk = dyn.compare_to_target(res.samples, res.target, w2=full, seed=args.seed,
+                                progress=prog.enabled)
     w2chk = chk if full else dyn.compare_to_target(sub, res.target, seed=args.seed)
     prog.update(2, "checks")
 
