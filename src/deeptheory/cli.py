@@ -380,6 +380,14 @@ class _Progress:
 # ---------------------------------------------------------------- parser
 
 
+def _delegated(sub: Any, name: str, func: Any, help: str, description: str) -> None:
+    """A subcommand with its own parser: listed here, its arguments parsed by ``func``."""
+    sp = sub.add_parser(name, help=help, add_help=False, description=f"{description} Run "
+                        f"'deeptheory {name} --help' for its options.")
+    sp.add_argument("args", nargs=argparse.REMAINDER, help=f"options of deeptheory {name}")
+    sp.set_defaults(func=func, check=lambda args: 0.0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for the ``deeptheory`` command (used by :func:`main`)."""
     from . import __version__
@@ -711,30 +719,18 @@ def build_parser() -> argparse.ArgumentParser:
     _figure_args(df, "diffusion.png", force_help)
     df.set_defaults(func=_cmd_diffusion, check=_check_diffusion)
 
-    vf = sub.add_parser(
-        "verify",
-        help="theory beside simulation for every pillar, with a PASS/FAIL verdict per row",
-        description="Compute every quantity the toolkit both predicts and measures (mean "
-        "field, residual networks and kernels, Jacobian spectra, Lyapunov exponents, "
-        "spin-glass counts and Gibbs quantities, information estimators) and print theory, "
-        "simulation, standard error, z-score, finite-size allowance and the verdict; exit "
-        "status 1 when a row fails. Run 'deeptheory verify --help' for its options.",
-        add_help=False,
-    )
-    vf.add_argument("args", nargs=argparse.REMAINDER, help="options of deeptheory verify")
-    vf.set_defaults(func=_cmd_verify, check=lambda args: 0.0)
-
-    sw = sub.add_parser(
-        "sweep",
-        help="run a toolkit function over a parameter grid (Dask), stored and resumable",
-        description="Run a toolkit function at every point of a parameter grid on an "
-        "embedded or existing Dask cluster, storing the labelled result (xarray, netCDF or "
-        "Zarr) chunk by chunk so that a rerun resumes. Run 'deeptheory sweep --help' for "
-        "its options.",
-        add_help=False,
-    )
-    sw.add_argument("args", nargs=argparse.REMAINDER, help="options of deeptheory sweep")
-    sw.set_defaults(func=_cmd_sweep, check=lambda args: 0.0)
+    _delegated(sub, "verify", _cmd_verify,
+               "theory beside simulation for every pillar, with a PASS/FAIL verdict per row",
+               "Compute every quantity the toolkit both predicts and measures (mean field, "
+               "residual networks and kernels, Jacobian spectra, Lyapunov exponents, "
+               "spin-glass counts and Gibbs quantities, information estimators) and print "
+               "theory, simulation, standard error, z-score, finite-size allowance and the "
+               "verdict; exit status 1 when a row fails.")
+    _delegated(sub, "sweep", _cmd_sweep,
+               "run a toolkit function over a parameter grid (Dask), stored and resumable",
+               "Run a toolkit function at every point of a parameter grid on an embedded or "
+               "existing Dask cluster, storing the labelled result (xarray, netCDF or Zarr) "
+               "chunk by chunk so that a rerun resumes.")
     return p
 
 

@@ -109,14 +109,19 @@ def chunk_name(i: int, store: str = "netcdf") -> str:
     return f"chunk_{i:05d}{STORES[store]}"
 
 
-def _atomic_write_bytes(target: Path, write) -> None:
-    """Write ``target`` (a file or a directory) under a temporary name, then rename it."""
+def _atomic_write_bytes(target: Path, write, *, replace: bool = False) -> None:
+    """Write ``target`` (a file or a directory) under a temporary name, then rename it.
+
+    A directory target that exists meanwhile is kept (another writer finished the same
+    chunk) unless ``replace``; a file target is always replaced."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
-        if tmp.is_dir():
-            if target.exists():  # written meanwhile by another worker: keep that one
-                return
+        if tmp.is_dir() or target.is_dir():
+            if target.exists():
+                if not replace:
+                    return
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
             os.rename(tmp, target)
         else:
             os.replace(tmp, target)
@@ -385,17 +390,7 @@ def save_sweep(ds: Any, target: str | os.PathLike, *, overwrite: bool = False) -
             raise FileExistsError(f"{str(p)!r} is a directory but not a Zarr store; refusing "
                                   "to replace it")
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.new")
-    try:
-        _write(ds, tmp, store)
-        if p.is_dir():
-            shutil.rmtree(p)
-        os.replace(tmp, p)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
+    _atomic_write_bytes(p, lambda t: _write(ds, t, store), replace=True)
     return p
 
 
