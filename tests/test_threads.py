@@ -152,8 +152,8 @@ def test_stieltjes_drivers_bitwise(n, two_threads):
 def test_pairwise_drivers_bitwise(n, d, two_threads):
     h = np.random.default_rng(d).standard_normal((n, d))
     a, b = np.empty(n), np.empty(n)
-    pairwise._lse_serial(h, 0.7, a)
-    pairwise._lse_parallel(h, 0.7, b)
+    pairwise._lse_serial(h, 0.7, 0, a)
+    pairwise._lse_parallel(h, 0.7, 0, b)
     assert _same(a, b)
 
 

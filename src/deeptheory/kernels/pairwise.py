@@ -49,25 +49,14 @@ def _row(h, i, inv_scale):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=False)
-def _lse_serial(h, inv_scale, out):  # pragma: no cover - compiled
-    for i in range(h.shape[0]):
-        out[i] = _row(h, i, inv_scale)
-
-
-@njit(cache=True, parallel=True, fastmath=False)
-def _lse_parallel(h, inv_scale, out):  # pragma: no cover - compiled
-    for i in prange(h.shape[0]):
-        out[i] = _row(h, i, inv_scale)
-
-
-@njit(cache=True, fastmath=False)
-def _lse_rows_serial(h, inv_scale, lo, out):  # pragma: no cover - compiled
+def _lse_serial(h, inv_scale, lo, out):  # pragma: no cover - compiled
+    """Rows lo .. lo + len(out) - 1 (the full call: lo = 0, len(out) = N)."""
     for i in range(out.shape[0]):
         out[i] = _row(h, lo + i, inv_scale)
 
 
 @njit(cache=True, parallel=True, fastmath=False)
-def _lse_rows_parallel(h, inv_scale, lo, out):  # pragma: no cover - compiled
+def _lse_parallel(h, inv_scale, lo, out):  # pragma: no cover - compiled
     for i in prange(out.shape[0]):
         out[i] = _row(h, lo + i, inv_scale)
 
@@ -91,15 +80,13 @@ def pairwise_logsumexp(h: Any, scale: float, *, rows: tuple[int, int] | None = N
     if not (sc > 0 and math.isfinite(sc)):
         raise ValueError(f"scale must be finite and > 0, got {scale!r}")
     n, d = a.shape
-    if rows is not None:
-        lo, hi = int(rows[0]), int(rows[1])
-        if not 0 <= lo <= hi <= n:
-            raise ValueError(f"rows must satisfy 0 <= lo <= hi <= {n}, got {rows!r}")
-        out = np.empty(hi - lo)
-        run = pick(_lse_rows_serial, _lse_rows_parallel,
-                   float(hi - lo) * n * (NS_PER_PAIR + NS_PER_COORD * d))
-        run(np.ascontiguousarray(a), 1.0 / sc, lo, out)
-        return out
+    lo, hi = (0, n) if rows is None else (int(rows[0]), int(rows[1]))
+    if not 0 <= lo <= hi <= n:
+        raise ValueError(f"rows must satisfy 0 <= lo <= hi <= {n}, got {rows!r}")
+    out = np.empty(hi - lo)
+    run = pick(_lse_serial, _lse_parallel, float(hi - lo) * n * (NS_PER_PAIR + NS_PER_COORD * d))
+    run(np.ascontiguousarray(a), 1.0 / sc, lo, out)
+    return out
     out = np.empty(a.shape[0])
     run = pick(_lse_serial, _lse_parallel, float(n) * n * (NS_PER_PAIR + NS_PER_COORD * d))
     run(np.ascontiguousarray(a), 1.0 / sc, out)
