@@ -174,6 +174,45 @@ def test_cli_bad_input(argv, match, capsys):
     assert match in err
 
 
+def test_on_a_dask_cluster_equals_serial(capsys):
+    """Each (check, configuration) as a task on a real LocalCluster of 2 worker processes:
+    the rows (theory, simulation, stderr, verdicts) equal those of the serial run."""
+    from deeptheory.sweep import local_cluster
+
+    cfgs = [TANH, RELU]
+    pick = "meanfield.layers,meanfield.fixed_points,infotheory.plugin"
+    serial = verify(cfgs, quick=True, seed=3, pillars=pick)
+    with local_cluster(2) as lc:
+        dist = verify(cfgs, quick=True, seed=3, pillars=pick, progress=True,
+                      scheduler=lc.scheduler_address)
+        assert main_verify(["--pillars", "infotheory.plugin", "--quick", "--no-progress",
+                            "--scheduler", lc.scheduler_address]) == 0
+    assert dist.rows == serial.rows and dist.passed
+    assert dist.skipped == serial.skipped
+    assert [t[:2] for t in dist.timings] == [t[:2] for t in serial.timings]
+    err = capsys.readouterr().err
+    assert "verify [5/5]" in err and "meanfield.layers" in err
+
+
+def test_unreachable_scheduler(capsys):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(ConnectionError, match="cannot reach the Dask scheduler"):
+        verify(pillars="infotheory.plugin", quick=True, scheduler=f"tcp://127.0.0.1:{port}",
+               timeout=2)
+    assert main_verify(["--pillars", "infotheory.plugin", "--quick", "--scheduler",
+                        f"tcp://127.0.0.1:{port}", "--timeout", "2"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="timeout"):
+        verify(pillars="infotheory.plugin", scheduler="local", timeout=0)
+    with pytest.raises(TypeError, match="scheduler"):
+        verify(pillars="infotheory.plugin", scheduler=3)
+
+
 def test_api_bad_input():
     with pytest.raises(ValueError, match="empty list"):
         verify([])

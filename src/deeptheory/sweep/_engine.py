@@ -14,7 +14,8 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -396,6 +397,24 @@ def _check_workers(client: Any) -> None:
                            f"({__version__}): {bad}; install the same version everywhere")
 
 
+@contextmanager
+def dask_client(sched: Any, timeout: float = 30.0, n_workers: int | None = None
+                ) -> Iterator[Any]:
+    """A checked ``distributed.Client`` for a resolved scheduler ("local", an address or a
+    Client): reached within ``timeout`` (ConnectionError / TimeoutError otherwise), its
+    workers running this deeptheory version (RuntimeError otherwise); closed on exit, with
+    the embedded cluster it started (a Client passed in stays open)."""
+    client, cluster, close = _connect(sched, timeout, n_workers)
+    try:
+        _check_workers(client)
+        yield client
+    finally:
+        if close:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 # ----------------------------------------------------------------------------- sweep
 
 
@@ -618,35 +637,30 @@ def _run_distributed(sched: Any, timeout: float, n_workers: int | None, job: _Jo
     failed as tasks (their message), which are not saved."""
     from distributed import as_completed
 
-    client, cluster, close = _connect(sched, timeout, n_workers)
     lost: dict[int, str] = {}
     futs: dict = {}
-    try:
-        _check_workers(client)
-        token = uuid.uuid4().hex[:8]
-        for i in todo:
-            pts = chunk_points(i)
-            f = client.submit(_run_chunk, job, pts, key=f"deeptheory-sweep-{fp[:8]}-{token}-"
-                              f"{i:05d}", pure=False)
-            futs[f] = (i, pts)
-        with open_bar() as bar:
-            for f in as_completed(list(futs), loop=client.loop):
-                i, pts = futs[f]
-                try:
-                    rows = f.result()
-                except Exception as e:  # noqa: BLE001 - KilledWorker and the like
-                    lost[i] = f"chunk lost on the cluster: {_describe(e)}"
-                    continue
-                finally:
-                    f.release()
-                keep(i, rows, pts)
-                bar.update(len(pts))
-    finally:
-        for f in futs:
-            if not f.done():
-                f.cancel()
-        if close:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask_client(sched, timeout, n_workers) as client:
+        try:
+            token = uuid.uuid4().hex[:8]
+            for i in todo:
+                pts = chunk_points(i)
+                f = client.submit(_run_chunk, job, pts, key=f"deeptheory-sweep-{fp[:8]}-"
+                                  f"{token}-{i:05d}", pure=False)
+                futs[f] = (i, pts)
+            with open_bar() as bar:
+                for f in as_completed(list(futs), loop=client.loop):
+                    i, pts = futs[f]
+                    try:
+                        rows = f.result()
+                    except Exception as e:  # noqa: BLE001 - KilledWorker and the like
+                        lost[i] = f"chunk lost on the cluster: {_describe(e)}"
+                        continue
+                    finally:
+                        f.release()
+                    keep(i, rows, pts)
+                    bar.update(len(pts))
+        finally:
+            for f in futs:
+                if not f.done():
+                    f.cancel()
     return lost

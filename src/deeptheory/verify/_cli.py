@@ -71,6 +71,11 @@ def build_verify_parser() -> argparse.ArgumentParser:
                    help="write the report as Markdown here (figures into <stem>_files/)")
     p.add_argument("--no-figures", action="store_true", help="Markdown without figures")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--scheduler", default=None,
+                   help="run the checks as Dask tasks: local (an embedded cluster) or the "
+                   "address tcp://host:port of a running scheduler (default: this process)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to reach the scheduler (default 30)")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
     return p
 
@@ -109,8 +114,10 @@ def main_verify(argv: Sequence[str] | None = None) -> int:
         configs = [VerifyConfig(activation=a, sigma_w2=w, sigma_b2=b, weights=args.weights,
                                 **sizes) for a, w, b in nets]
         report = verify(configs, pillars=args.pillars, seed=args.seed, quick=args.quick,
-                        progress=not args.no_progress, k=args.k)
-    except (UsageError, ValueError, TypeError) as exc:
+                        progress=not args.no_progress, k=args.k, scheduler=args.scheduler,
+                        timeout=args.timeout)
+    except (UsageError, ValueError, TypeError, ConnectionError, TimeoutError,
+            RuntimeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(report)

@@ -370,8 +370,26 @@ def _run_check(chk: Check, cfg: VerifyConfig, seed: int) -> CheckOutput:
     return CheckOutput(list(out))
 
 
+def _timed_check(chk: Check, cfg: VerifyConfig, seed: int) -> tuple[CheckOutput, float]:
+    """One check and its wall time (the task a Dask worker runs)."""
+    t0 = time.perf_counter()
+    out = _run_check(chk, cfg, seed)
+    return out, time.perf_counter() - t0
+
+
+def _tag(out: CheckOutput, k: float) -> str:
+    """The progress word of one finished check: skipped, FAIL or ok."""
+    if not out.comparisons:
+        return "skipped"
+    bad = [c for c in out.comparisons
+           if not verdict(float(c.theory), float(c.simulation), float(c.stderr),
+                          float(c.allowance), k)[1]]
+    return "FAIL" if bad else "ok"
+
+
 def verify(config: Any = None, *, pillars: Any = None, seed: Any = 0, quick: bool = False,
-           progress: bool = False, k: float = K_DEFAULT) -> Any:
+           progress: bool = False, k: float = K_DEFAULT, scheduler: Any = None,
+           timeout: float = 30.0) -> Any:
     """Every quantity the toolkit both predicts and measures, theory beside simulation.
 
     ``config``: a :class:`VerifyConfig`, a dict of its fields, a list of either (a sweep
@@ -382,6 +400,11 @@ def verify(config: Any = None, *, pillars: Any = None, seed: Any = 0, quick: boo
     and its name).  ``quick``: cap the sizes at :data:`QUICK_LIMITS` (seconds per
     configuration instead of about a minute; the verdicts use the same rule).
     ``progress``: print one line per check to stderr.  ``k``: standard errors in the rule.
+    ``scheduler``: None or "serial" (this process, the default), or as in
+    :func:`deeptheory.sweep.sweep`: "local" (an embedded Dask cluster), an address
+    "tcp://host:8786" or a ``distributed.Client``; each (check, configuration) is then one
+    Dask task (Rocklin 2015), with the same seeds, so the rows are the same as serially.
+    ``timeout``: seconds to reach the scheduler.
 
     Verdict of each row: PASS iff |simulation - theory| <= k * stderr + allowance, with
     the stated finite-size allowance of each quantity (see the module docstring).
@@ -399,45 +422,91 @@ def verify(config: Any = None, *, pillars: Any = None, seed: Any = 0, quick: boo
     if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 < k < 100):
         raise ValueError(f"k must be a number in (0, 100), got {k!r}")
     k = float(k)
+    sched = _scheduler(scheduler)
+    tmo = _timeout(timeout)
     run_cfgs = [c.quick() if quick else c for c in configs]
     names = _unique_names(configs)
-    rows: list[Row] = []
-    profiles: list[tuple[str, str, Profile]] = []
-    skipped: list[tuple[str, str, str, str]] = []
-    timings: list[tuple[str, str, float]] = []
-    done: dict[tuple, str] = {}
-    total = len(checks) * len(configs)
-    i = 0
+    tasks: list[tuple[str, Check, VerifyConfig]] = []  # (listed under, check, config)
+    done: set[tuple] = set()
     for chk in checks:
         for name, cfg in zip(names, run_cfgs, strict=True):
-            i += 1
             key = (chk.name,) + tuple(repr(getattr(cfg, u)) for u in chk.uses)
             if key in done:
                 continue
             group = [n for n, c in zip(names, run_cfgs, strict=True)
                      if (chk.name,) + tuple(repr(getattr(c, u)) for u in chk.uses) == key]
-            done[key] = name
+            done.add(key)
             if len(group) > 1:  # a check that does not depend on what the configs vary
                 name = "all" if len(group) == len(names) else ", ".join(group)
-            t0 = time.perf_counter()
-            out = _run_check(chk, cfg, _check_seed(seed, chk.name))
-            dt = time.perf_counter() - t0
-            timings.append((name, chk.name, dt))
-            for c in out.comparisons:
-                z, ok = verdict(float(c.theory), float(c.simulation), float(c.stderr),
-                                float(c.allowance), k)
-                rows.append(Row(name, chk.pillar, chk.name, c.quantity, float(c.theory),
-                                float(c.simulation), float(c.stderr), z, float(c.allowance),
-                                ok, c.note, int(c.n)))
-            for p in out.profiles:
-                profiles.append((name, chk.name, p))
-            for q, why in out.skipped:
-                skipped.append((name, chk.name, q, why))
-            if progress:
-                bad = sum(not r.passed for r in rows if r.check == chk.name and r.config == name)
-                tag = "skipped" if not out.comparisons else ("FAIL" if bad else "ok")
-                print(f"verify [{i}/{total}] {chk.name} ({name}): {tag}, {dt:.1f} s",
-                      file=sys.stderr, flush=True)
+            tasks.append((name, chk, cfg))
+    outs: list[Any] = [None] * len(tasks)
+
+    def report(j: int, n_done: int) -> None:
+        if progress:
+            name, chk, _ = tasks[j]
+            out, dt = outs[j]
+            print(f"verify [{n_done}/{len(tasks)}] {chk.name} ({name}): {_tag(out, k)}, "
+                  f"{dt:.1f} s", file=sys.stderr, flush=True)
+
+    if sched == "serial":
+        for j, (_, chk, cfg) in enumerate(tasks):
+            outs[j] = _timed_check(chk, cfg, _check_seed(seed, chk.name))
+            report(j, j + 1)
+    else:
+        from distributed import as_completed
+
+        from ..sweep._engine import dask_client
+
+        with dask_client(sched, tmo) as client:
+            futs = {client.submit(_timed_check, chk, cfg, _check_seed(seed, chk.name),
+                                  pure=False): j for j, (_, chk, cfg) in enumerate(tasks)}
+            try:
+                for n_done, f in enumerate(as_completed(list(futs), loop=client.loop), 1):
+                    j = futs[f]
+                    try:
+                        outs[j] = f.result()
+                    except Exception as exc:  # noqa: BLE001 - a task lost on the cluster
+                        msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+                        outs[j] = (CheckOutput([Comparison("(error)", math.nan, math.nan,
+                                                           math.nan, 0.0, 0, msg)]), 0.0)
+                    report(j, n_done)
+            finally:
+                for f in futs:
+                    if not f.done():
+                        f.cancel()
+    rows: list[Row] = []
+    profiles: list[tuple[str, str, Profile]] = []
+    skipped: list[tuple[str, str, str, str]] = []
+    timings: list[tuple[str, str, float]] = []
+    for (name, chk, _), (out, dt) in zip(tasks, outs, strict=True):
+        timings.append((name, chk.name, dt))
+        for c in out.comparisons:
+            z, ok = verdict(float(c.theory), float(c.simulation), float(c.stderr),
+                            float(c.allowance), k)
+            rows.append(Row(name, chk.pillar, chk.name, c.quantity, float(c.theory),
+                            float(c.simulation), float(c.stderr), z, float(c.allowance),
+                            ok, c.note, int(c.n)))
+        for p in out.profiles:
+            profiles.append((name, chk.name, p))
+        for q, why in out.skipped:
+            skipped.append((name, chk.name, q, why))
     return VerifyReport(rows=tuple(rows), configs=tuple(configs), config_names=tuple(names),
                         k=k, seed=seed, quick=bool(quick), skipped=tuple(skipped),
                         timings=tuple(timings), profiles=tuple(profiles))
+
+
+def _scheduler(scheduler: Any) -> Any:
+    """"serial" for None / "serial", else the scheduler as :func:`deeptheory.sweep.sweep`
+    resolves it (the environment variable is not consulted: verify is serial by default)."""
+    if scheduler is None:
+        return "serial"
+    from ..sweep._engine import _resolve_scheduler
+
+    return _resolve_scheduler(scheduler)
+
+
+def _timeout(timeout: Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not (0 < timeout < math.inf):
+        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    return float(timeout)
