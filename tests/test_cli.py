@@ -258,10 +258,10 @@ def _lyapunov_library(width, gain, steps, seed, k=None, qr_every="auto", **kw):
     """The library's spectrum for the command's seeds (network, run) and one BLAS thread;
     ``kw`` go to ``random_rnn``."""
     import deeptheory.dynamics as dyn
-    from deeptheory import cli
+    from deeptheory.cli import _dynamics
     from deeptheory.kernels.montecarlo import single_thread_blas
 
-    net, run = cli._lyapunov_seeds(seed)
+    net, run = _dynamics._lyapunov_seeds(seed)
     with single_thread_blas(), warnings.catch_warnings():
         warnings.simplefilter("ignore", dyn.FrameCollapseWarning)
         return dyn.lyapunov_spectrum(dyn.random_rnn(width, gain, seed=net, **kw), n_steps=steps,
@@ -400,11 +400,11 @@ def _num(text: str) -> float:
 
 def _gibbs_library(model, t_min, t_max, k, sweeps, copies, seed, method="pt"):
     """The library's run for the command's ladder and seeds."""
-    from deeptheory import cli
     from deeptheory import spinglass as sg
+    from deeptheory.cli import _spinglass
 
-    _, mc_seed = cli._gibbs_seeds(seed)
-    betas = cli._gibbs_betas(t_min, t_max, k)
+    _, mc_seed = _spinglass._gibbs_seeds(seed)
+    betas = _spinglass._gibbs_betas(t_min, t_max, k)
     if method == "pt":
         return sg.parallel_tempering(model, betas, sweeps, n_copies=copies, seed=mc_seed), betas
     return sg.metropolis(model, betas, sweeps, copies, seed=mc_seed), betas
@@ -446,8 +446,8 @@ def test_gibbs_ising2d_prints_library_values(tmp_path, capsys):
 
 
 def test_gibbs_sk_prints_library_and_replica_values(tmp_path, capsys):
-    from deeptheory import cli
     from deeptheory import spinglass as sg
+    from deeptheory.cli import _spinglass
 
     out = tmp_path / "sk.png"
     assert main(["gibbs", "--model", "sk", "--n", "16", "--t-min", "0.6", "--t-max", "1.5",
@@ -457,7 +457,7 @@ def test_gibbs_sk_prints_library_and_replica_values(tmp_path, capsys):
     text = capsys.readouterr().out
     head, rows = _gibbs_table(text)
     assert head[-4:] == ["f_theory", "f_RS", "tau_int", "swap"] and len(rows) == 4
-    model_rng, _ = cli._gibbs_seeds(2)
+    model_rng, _ = _spinglass._gibbs_seeds(2)
     res, betas = _gibbs_library(sg.sk_model(16, seed=model_rng), 0.6, 1.5, 4, 400, 2, 2)
     temps = 1 / betas
     par = [sg.sk_parisi(t, 0.0, 1) if t < 1 else None for t in temps]
@@ -563,16 +563,17 @@ def test_gibbs_force_still_respects_the_library_limit(tmp_path, monkeypatch, cap
 def test_gibbs_estimate_is_measured_scale():
     """The default runs are estimated under a minute; the estimate grows with the work."""
     from deeptheory import cli
+    from deeptheory.cli import _spinglass
 
     p = cli.build_parser()
     for model in ("sk", "ising2d", "ising1d"):
         a = p.parse_args(["gibbs", "--model", model])
-        cli._gibbs_setup(a)
-        est, ops = cli._gibbs_cost(a)
+        _spinglass._gibbs_setup(a)
+        est, ops = _spinglass._gibbs_cost(a)
         assert est < 60, (model, est)
         b = p.parse_args(["gibbs", "--model", model, "--sweeps", "100000"])
-        cli._gibbs_setup(b)
-        assert cli._gibbs_cost(b)[1] == pytest.approx(10 * ops)
+        _spinglass._gibbs_setup(b)
+        assert _spinglass._gibbs_cost(b)[1] == pytest.approx(10 * ops)
 
 
 def test_gibbs_help(capsys):

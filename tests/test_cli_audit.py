@@ -16,7 +16,7 @@ import pytest
 
 import deeptheory
 from deeptheory import cli
-from deeptheory.cli import build_parser, main
+from deeptheory.cli import _common, _dynamics, _meanfield, _rmt, _spinglass, build_parser, main
 
 
 def _forbid(monkeypatch, *targets):
@@ -190,10 +190,10 @@ def test_long_runs_are_refused_with_an_estimate(tmp_path, monkeypatch, capsys, a
 def test_phase_diagram_estimate_grows_with_the_grid():
     """The estimate is (cost per point) n^2 + (cost per row) n from the measured table."""
     pt, row = cli.COSTS["phase_point"]["tanh"], cli.COSTS["phase_row"]["*"]
-    assert cli._phase_cost("tanh", 4000) == pytest.approx(pt * 4000**2 + row * 4000)
+    assert _meanfield._phase_cost("tanh", 4000) == pytest.approx(pt * 4000**2 + row * 4000)
     # 16 million points: tens of minutes even at the measured 0.2 ms per point, refused
-    assert cli._phase_cost("tanh", 4000) > 5 * cli.MAX_SECONDS
-    assert cli._phase_cost("tanh", 100) < cli.MAX_SECONDS  # the README's default runs
+    assert _meanfield._phase_cost("tanh", 4000) > 5 * cli.MAX_SECONDS
+    assert _meanfield._phase_cost("tanh", 100) < cli.MAX_SECONDS  # the README's default runs
 
 
 def test_estimates_of_the_issue_examples():
@@ -202,14 +202,14 @@ def test_estimates_of_the_issue_examples():
     spinglass.MAX_PLOT_INDICES curves), and the largest allowed value is a short run."""
     p = build_parser()
     a = p.parse_args(["phase-diagram", "--grid", "4000"])
-    assert cli._phase_cost("tanh", 4000) > cli.MAX_SECONDS
+    assert _meanfield._phase_cost("tanh", 4000) > cli.MAX_SECONDS
     a = p.parse_args(["jacobian-spectrum", "--depth", "10000"])
-    assert sum(cli._jacobian_cost(a)) > cli.MAX_SECONDS
+    assert sum(_rmt._jacobian_cost(a)) > cli.MAX_SECONDS
     a = p.parse_args(["complexity", "--max-index", "1000", "--out", "c.png"])
-    with pytest.raises(cli._UsageError, match="--max-index must be at most 99"):
-        cli._check_complexity(a)
+    with pytest.raises(_common._UsageError, match="--max-index must be at most 99"):
+        _spinglass._check_complexity(a)
     a = p.parse_args(["complexity", "--max-index", "99", "--out", "c.png"])
-    assert cli._check_complexity(a) < cli.MAX_SECONDS
+    assert _spinglass._check_complexity(a) < cli.MAX_SECONDS
 
 
 def test_lyapunov_estimates():
@@ -217,15 +217,15 @@ def test_lyapunov_estimates():
     minute and runs; N = 5000 with every exponent is refused; the cost grows like
     N^2 (k + 1) + N k^2 per step."""
     p = build_parser()
-    est, flops = cli._lyapunov_cost(p.parse_args(["lyapunov", "--width", "200"]))
+    est, flops = _dynamics._lyapunov_cost(p.parse_args(["lyapunov", "--width", "200"]))
     assert est < 60 and flops == pytest.approx(5500 * (2 * 200**2 * 201 + 4 * 200**3))
-    est, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--width", "5000"]))
+    est, _ = _dynamics._lyapunov_cost(p.parse_args(["lyapunov", "--width", "5000"]))
     assert est > cli.MAX_SECONDS
     a = p.parse_args(["lyapunov", "--width", "5000", "--k", "1", "--steps", "100"])
-    assert cli._lyapunov_cost(a)[0] < 30
+    assert _dynamics._lyapunov_cost(a)[0] < 30
     # an explicit --qr-every lowers the QR share
-    e1, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "1"]))
-    e5, _ = cli._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "5"]))
+    e1, _ = _dynamics._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "1"]))
+    e5, _ = _dynamics._lyapunov_cost(p.parse_args(["lyapunov", "--qr-every", "5"]))
     assert e5 < e1
 
 
@@ -272,8 +272,8 @@ def test_progress_lines_and_row_blocks_equal_one_call(tmp_path, monkeypatch, cap
     assert len(lines) == 5 and "5/5 sigma_b2 rows (100%)" in lines[-1], err
     # the figure's data, computed in blocks of rows, is that of one library call
     sw, sb = np.linspace(0.05, 4, 7), np.linspace(0, 2, 7)
-    prog = cli._Progress("phase-diagram", 7, "rows", enabled=True)
-    blocks = cli._phase_diagram_rows(sw, sb, "erf", prog, chunks=3)
+    prog = _common._Progress("phase-diagram", 7, "rows", enabled=True)
+    blocks = _meanfield._phase_diagram_rows(sw, sb, "erf", prog, chunks=3)
     capsys.readouterr()
     whole = mf.phase_diagram(sw, sb, "erf")
     for name in ("q_star", "chi1", "c_star", "chi_c", "xi_c", "xi_q", "chi2",
