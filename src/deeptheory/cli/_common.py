@@ -79,7 +79,6 @@ def _int_in(lo: int, hi: int | None = None, why: str = "", hi_text: str = "") ->
 
 _grid_size = _int_in(2)
 _depth = _int_in(1)
-_pspin = _int_in(3, None, " (p = 2 has no exponential complexity)")
 _nonneg_int = _int_in(0)
 _seed = _int_in(0, 2**63 - 1, hi_text="2^63 - 1")
 _dpi = _int_in(10, 1000)
