@@ -1,4 +1,5 @@
-"""Two-player games as dynamical systems (deeptheory.dynamics.games).
+"""Two-player games as dynamical systems (deeptheory.dynamics.games, .game_spectra,
+.game_dynamics).
 
 Independent truths: numpy eigenvalues of the update matrices; powers of those matrices
 applied to z0 on a linear game (the iteration is exactly M^k z0); finite-difference
@@ -19,27 +20,32 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from deeptheory import ConvergenceError
+from deeptheory.dynamics import game_dynamics, game_spectra
 from deeptheory.dynamics import games as gm
+from deeptheory.dynamics.game_dynamics import (
+    alternating_gd,
+    extragradient,
+    game_trajectories,
+    optimistic_gd,
+    sga_gd,
+    simultaneous_gd,
+)
+from deeptheory.dynamics.game_spectra import (
+    bilinear_eigenvalues,
+    bilinear_regime,
+    norm_growth_rate,
+    update_jacobian,
+    update_spectrum,
+)
 from deeptheory.dynamics.games import (
     BilinearGame,
     DiracGAN,
-    alternating_gd,
     alternating_invariant,
-    bilinear_eigenvalues,
-    bilinear_regime,
     decompose_jacobian,
     dirac_gan_eigenvalues,
-    extragradient,
-    game_trajectories,
-    norm_growth_rate,
     numerical_jacobian,
-    optimistic_gd,
     sga_alignment_sign,
-    sga_gd,
-    simultaneous_gd,
     symplectic_gradient_adjustment,
-    update_jacobian,
-    update_spectrum,
 )
 
 RUNNERS = {"simultaneous": simultaneous_gd, "alternating": alternating_gd,
@@ -486,11 +492,15 @@ _CITE = re.compile(r"(1[89]\d\d|20[0-4]\d)|et al\.|:func:`|:class:`")
 _BANNED = re.compile(r"THEORY\.md|seed\s*0\d\d|seeds?/|the seed's|/work/|/home/|/tmp/", re.I)
 
 
-@pytest.mark.parametrize("name", gm.__all__)
-def test_docstrings_cite_sources(name):
-    obj = getattr(gm, name)
+# the games module was split in three: games, game_spectra, game_dynamics
+_MODULES = (gm, game_spectra, game_dynamics)
+
+
+@pytest.mark.parametrize("mod,name", [(m, n) for m in _MODULES for n in m.__all__])
+def test_docstrings_cite_sources(mod, name):
+    obj = getattr(mod, name)
     doc = inspect.getdoc(obj)
     assert doc and len(doc) > 20 and not _BANNED.search(doc)
     if inspect.isfunction(obj):
         assert _CITE.search(doc)
-    assert not _BANNED.search(gm.__doc__)
+    assert not _BANNED.search(mod.__doc__)

@@ -20,8 +20,9 @@ import deeptheory.infotheory as it  # noqa: E402
 from deeptheory.kernels._threads import forced  # noqa: E402
 
 # the modules (a package attribute of the same name may be a function)
-dif, games, optimizers = (importlib.import_module(f"deeptheory.dynamics.{m}")
-                          for m in ("diffusion", "games", "optimizers"))
+dif, games, game_dynamics, optimizers = (
+    importlib.import_module(f"deeptheory.dynamics.{m}")
+    for m in ("diffusion", "games", "game_dynamics", "optimizers"))
 bottleneck, kde, plane, ksg = (importlib.import_module(f"deeptheory.infotheory.{m}")
                                for m in ("bottleneck", "kde", "plane", "_ksg"))
 
@@ -101,8 +102,8 @@ def test_optimizers(capsys, f, args):
            loss=lambda x: 0.5 * float(np.sum(np.array([1.0, 10.0]) * x * x)))
 
 
-@pytest.mark.parametrize("f", [games.simultaneous_gd, games.alternating_gd,
-                               games.extragradient, games.optimistic_gd])
+@pytest.mark.parametrize("f", [game_dynamics.simultaneous_gd, game_dynamics.alternating_gd,
+                               game_dynamics.extragradient, game_dynamics.optimistic_gd])
 def test_game_runners(capsys, f):
     g = games.BilinearGame(1.0)
     _check(capsys, f, g.field, 1.0, 1.0, 0.1, 80)
@@ -110,9 +111,9 @@ def test_game_runners(capsys, f):
 
 def test_sga_and_a_diverging_run(capsys):
     g = games.BilinearGame(1.0)
-    _check(capsys, games.sga_gd, g.field, g.jacobian, 1.0, 1.0, 0.1, 50)
+    _check(capsys, game_dynamics.sga_gd, g.field, g.jacobian, 1.0, 1.0, 0.1, 50)
     # a run stopped by divergence closes its bar early and returns the same trajectory
-    _check(capsys, games.simultaneous_gd, g.field, 1.0, 1.0, 0.5, 400, max_norm=5.0,
+    _check(capsys, game_dynamics.simultaneous_gd, g.field, 1.0, 1.0, 0.5, 400, max_norm=5.0,
            on_fail="ignore")
 
 

@@ -28,15 +28,17 @@ from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
 from deeptheory import ConvergenceError
-from deeptheory.spinglass.replica import (
+from deeptheory.spinglass.parisi import (
     SK_GROUND_STATE_PARISI,
-    SK_GROUND_STATE_RS,
     _functional,
     sk_1rsb,
-    sk_at_temperature,
     sk_ground_state,
     sk_parisi,
     sk_parisi_functional,
+)
+from deeptheory.spinglass.replica import (
+    SK_GROUND_STATE_RS,
+    sk_at_temperature,
     sk_replicon,
     sk_rs_free_energy,
 )

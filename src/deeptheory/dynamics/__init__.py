@@ -45,8 +45,10 @@ Training as a dynamical system (issue 14): optimisers as maps and flows
 stability regions and rates on quadratics, continuous limits, backward error analysis
 :func:`local_error_order`), frictionless momentum as a Hamiltonian system
 (:mod:`.hamiltonian`: :func:`leapfrog`, :func:`explicit_euler`), min-max games
-(:mod:`.games`: simultaneous, alternating, extragradient, optimistic and SGA updates on
-:class:`BilinearGame` and :class:`DiracGAN`), and the drift and diffusion phases of SGD
+(:mod:`.games`: :class:`BilinearGame`, :class:`DiracGAN` and their Jacobians;
+:mod:`.game_spectra`: the spectra of the updates; :mod:`.game_dynamics`:
+simultaneous, alternating, extragradient, optimistic and SGA iterations), and the drift and
+diffusion phases of SGD
 beside the information plane (:mod:`.sgd_phases`: :func:`sgd_phases`); score-based
 diffusion on Gaussian-mixture data with exact scores (:mod:`.diffusion`: :class:`GaussianMixture`,
 :class:`ForwardProcess`, :func:`marginal`, :func:`probability_flow_sample` on the shared
@@ -74,30 +76,34 @@ from .diffusion import (
     probability_flow_sample,
     reverse_sde_sample,
 )
+from .game_dynamics import (
+    GameFigureData,
+    GameTrajectory,
+    alternating_gd,
+    extragradient,
+    game_trajectories,
+    optimistic_gd,
+    sga_gd,
+    simultaneous_gd,
+)
+from .game_spectra import (
+    UpdateSpectrum,
+    bilinear_eigenvalues,
+    bilinear_regime,
+    norm_growth_rate,
+    update_jacobian,
+    update_spectrum,
+)
 from .games import (
     BilinearGame,
     DiracGAN,
-    GameFigureData,
-    GameTrajectory,
     JacobianDecomposition,
-    UpdateSpectrum,
-    alternating_gd,
     alternating_invariant,
-    bilinear_eigenvalues,
-    bilinear_regime,
     decompose_jacobian,
     dirac_gan_eigenvalues,
-    extragradient,
-    game_trajectories,
-    norm_growth_rate,
     numerical_jacobian,
-    optimistic_gd,
     sga_alignment_sign,
-    sga_gd,
-    simultaneous_gd,
     symplectic_gradient_adjustment,
-    update_jacobian,
-    update_spectrum,
 )
 from .hamiltonian import (
     HamiltonianTrajectory,

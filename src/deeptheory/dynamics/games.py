@@ -4,27 +4,19 @@ A game min_x max_y f(x, y) is played through its simultaneous gradient field
 
     v(x, y) = (grad_x f, -grad_y f),    J = Dv (the game Jacobian),
 
-and a first-order method is a discrete map z_{k+1} = F(z_k) with z = (x, y).
+and a first-order method is a discrete map z_{k+1} = F(z_k) with z = (x, y).  This module
+holds the games and the structure of their fields; the iterations are in
+:mod:`.game_dynamics`, the linearised update maps and their spectra in :mod:`.game_spectra`.
 
-* Iterations (:func:`simultaneous_gd`, :func:`alternating_gd`, :func:`extragradient`
-  (Korpelevich 1976), :func:`optimistic_gd` (Daskalakis et al. 2018), :func:`sga_gd`
-  (Balduzzi et al. 2018)) return a :class:`GameTrajectory`; a non-finite field value stops
-  with a ValueError naming the iteration, an iterate leaving ``max_norm`` is a divergence
-  (:class:`~deeptheory.ConvergenceError` by default).
-* Linear analysis around an equilibrium: :func:`update_jacobian` (I - eta J; the product
-  of the two half-steps; I - eta J (I - eta J); the 2n x 2n optimistic matrix),
-  :func:`update_spectrum`, and on the bilinear game f = x^T A y the closed forms
-  :func:`bilinear_eigenvalues` (simultaneous 1 -+ i eta sigma, alternating determinant 1 and
-  trace 2 - eta^2 sigma^2, extragradient (1 - eta^2 sigma^2) -+ i eta sigma, optimistic the
-  roots of mu^2 - (1 - 2 eta lambda) mu - eta lambda), :func:`bilinear_regime`, the
-  quantity conserved by alternating GD :func:`alternating_invariant`, and
-  :func:`norm_growth_rate` to read the rate off a trajectory.
+* The bilinear game f = x^T A y of Gidel et al. 2019 and Daskalakis et al. 2018
+  (:class:`BilinearGame`) and the quantity conserved by alternating GD on it
+  (:func:`alternating_invariant`; Bailey et al. 2020).
 * The Dirac-GAN of Mescheder et al. 2018 (:class:`DiracGAN`): f(theta, psi) = h(psi theta)
   + h(0), its field, Jacobian, and the closed-form equilibrium eigenvalues with an R1
   gradient penalty and instance noise (:func:`dirac_gan_eigenvalues`).
+* :func:`numerical_jacobian`: the game Jacobian J = Dv by central differences.
 * The potential/Hamiltonian split of Balduzzi et al. 2018: :func:`decompose_jacobian`,
   :func:`symplectic_gradient_adjustment`, :func:`sga_alignment_sign`.
-* :func:`game_trajectories`: the trajectories behind a figure of the methods on both games.
 
 Sign convention: every method descends v (x descends f, y ascends it); an equilibrium is
 stable for the gradient flow z' = -v(z) when the eigenvalues of J have positive real part.
@@ -32,7 +24,6 @@ stable for the gradient flow z' = -v(z) when the eigenvalues of J have positive 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,40 +31,24 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from .._api import Result, check_on_fail, report_nonconvergence
-from .._progress import check_progress, progress_bar
+from .._api import Result
 from .._validation import as_float, as_int
 
 __all__ = [
     "BilinearGame",
     "DiracGAN",
-    "GameFigureData",
-    "GameTrajectory",
     "JacobianDecomposition",
-    "UpdateSpectrum",
-    "alternating_gd",
     "alternating_invariant",
-    "bilinear_eigenvalues",
-    "bilinear_regime",
     "decompose_jacobian",
     "dirac_gan_eigenvalues",
-    "extragradient",
-    "game_trajectories",
-    "norm_growth_rate",
     "numerical_jacobian",
-    "optimistic_gd",
     "sga_alignment_sign",
-    "sga_gd",
-    "simultaneous_gd",
     "symplectic_gradient_adjustment",
-    "update_jacobian",
-    "update_spectrum",
 ]
 
-#: methods known to :func:`update_jacobian` and the iterations
+#: methods known to :func:`~deeptheory.dynamics.update_jacobian` and the iterations
+#: (:mod:`.game_dynamics`)
 METHODS = ("simultaneous", "alternating", "extragradient", "optimistic", "sga")
-#: default bound on |z - z*| beyond which an iteration counts as diverged
-MAX_NORM = 1e10
 
 Field = Callable[[np.ndarray, np.ndarray], Any]
 
@@ -128,52 +103,30 @@ def _split(n: int, nx: Any) -> int:
     return as_int("nx", nx, lo=1, hi=n - 1)
 
 
+def _check_out(out: Any, x: np.ndarray, y: np.ndarray, method: str,
+               k: int | None) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        vx, vy = out
+    except (TypeError, ValueError):
+        raise TypeError(f"field must return a pair (v_x, v_y), got {type(out).__name__}") \
+            from None
+    try:
+        vx = np.asarray(vx, dtype=float)
+        vy = np.asarray(vy, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("field must return real numbers") from None
+    if vx.size != x.size or vy.size != y.size:
+        raise ValueError(f"field returned sizes {vx.size}, {vy.size}; expected {x.size} "
+                         f"(x) and {y.size} (y)")
+    vx, vy = vx.reshape(x.shape), vy.reshape(y.shape)
+    if not (np.all(np.isfinite(vx)) and np.all(np.isfinite(vy))):
+        where = "" if k is None else f" at iteration {k}"
+        raise ValueError(f"{method}: the field returned non-finite values{where} "
+                         f"(x = {x}, y = {y})")
+    return vx, vy
+
+
 # ---------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class GameTrajectory(Result):
-    """Result of the game iterations (:func:`simultaneous_gd` and the others).
-
-    method : the method's name.
-    eta : the step size.
-    x : (n + 1, dx) iterates of the minimising player, x[0] = x0.
-    y : (n + 1, dy) iterates of the maximising player.
-    distance : (n + 1,) |(x_k, y_k) - (x*, y*)| to the reference point ``equilibrium``.
-    n_field_evals : number of evaluations of the field (extragradient: 2 per step).
-    diverged_at : the iteration at which the iterate left ``max_norm`` (or became
-        non-finite); the arrays stop just before it.  None when it did not.
-    """
-
-    method: str
-    eta: float
-    x: np.ndarray
-    y: np.ndarray
-    distance: np.ndarray
-    n_field_evals: int
-    diverged_at: int | None = None
-
-    @property
-    def z(self) -> np.ndarray:
-        """(n + 1, dx + dy) the joint iterates (x_k, y_k)."""
-        return np.concatenate([self.x, self.y], axis=1)
-
-
-@dataclass(frozen=True)
-class UpdateSpectrum(Result):
-    """Result of :func:`update_spectrum`.
-
-    method, eta : as given.
-    matrix : the linearised update (:func:`update_jacobian`).
-    eigenvalues : its eigenvalues (complex), sorted by decreasing modulus.
-    spectral_radius : max |eigenvalue|: < 1 converges locally, > 1 diverges.
-    """
-
-    method: str
-    eta: float
-    matrix: np.ndarray
-    eigenvalues: np.ndarray
-    spectral_radius: float
 
 
 @dataclass(frozen=True)
@@ -379,7 +332,7 @@ def dirac_gan_eigenvalues(loss: str = "gan", *, gamma: float = 0.0,
     return np.array([tau / 2.0 - r, tau / 2.0 + r])
 
 
-# ---------------------------------------------------------------- linear analysis
+# ---------------------------------------------------------------- numerical Jacobian
 
 
 def numerical_jacobian(field: Field, x: Any, y: Any, *, h: float = 1e-5) -> np.ndarray:
@@ -406,149 +359,7 @@ def numerical_jacobian(field: Field, x: Any, y: Any, *, h: float = 1e-5) -> np.n
     return jac
 
 
-def update_jacobian(method: str, eta: float, J: Any, *, nx: int | None = None,
-                    lam: float = 1.0) -> np.ndarray:
-    """The Jacobian of one step of a game method at an equilibrium z* (v(z*) = 0), given
-    the game Jacobian J = Dv(z*) (Gidel et al. 2019; Mescheder et al. 2017):
-
-    * "simultaneous": I - eta J.
-    * "alternating" (x moves first, then y at the new x): M2 M1 with
-      M1 = [[I - eta J_xx, -eta J_xy], [0, I]] and M2 = [[I, 0], [-eta J_yx, I - eta J_yy]];
-      ``nx`` is the size of x (default half of J's size).
-    * "extragradient" (Korpelevich 1976): I - eta J (I - eta J).
-    * "optimistic" (Daskalakis et al. 2018), z_{k+1} = z_k - 2 eta v(z_k) + eta v(z_{k-1}),
-      on the stacked state (z_k, z_{k-1}): [[I - 2 eta J, eta J], [I, 0]], 2n x 2n.
-    * "sga", descent on v + lam A^T v (Balduzzi et al. 2018): I - eta (J + lam A^T J),
-      A = (J - J^T)/2 (the derivative of A^T at z* does not enter, since v(z*) = 0).
-    """
-    m = _method(method)
-    e = _eta(eta)
-    j = _square("J", J)
-    n = j.shape[0]
-    eye = np.eye(n)
-    if m == "simultaneous":
-        return eye - e * j
-    if m == "extragradient":
-        return eye - e * j @ (eye - e * j)
-    if m == "optimistic":
-        out = np.zeros((2 * n, 2 * n))
-        out[:n, :n] = eye - 2.0 * e * j
-        out[:n, n:] = e * j
-        out[n:, :n] = eye
-        return out
-    if m == "sga":
-        la = _scalar("lam", lam)
-        a = 0.5 * (j - j.T)
-        return eye - e * (j + la * a.T @ j)
-    k = _split(n, nx)
-    m1 = eye.copy()
-    m1[:k, :] -= e * j[:k, :]
-    m2 = eye.copy()
-    m2[k:, :] -= e * j[k:, :]
-    return m2 @ m1
-
-
-def _sorted_eigs(w: np.ndarray) -> np.ndarray:
-    order = np.lexsort((w.imag, w.real, -np.abs(w)))
-    return w[order]
-
-
-def update_spectrum(method: str, eta: float, J: Any, *, nx: int | None = None,
-                    lam: float = 1.0) -> UpdateSpectrum:
-    """Eigenvalues and spectral radius of :func:`update_jacobian` (numpy.linalg.eigvals).
-    The method converges locally iff the spectral radius is < 1 (Mescheder et al. 2017)."""
-    mat = update_jacobian(method, eta, J, nx=nx, lam=lam)
-    w = _sorted_eigs(np.linalg.eigvals(mat).astype(complex))
-    return UpdateSpectrum(method, _eta(eta), mat, w, float(np.max(np.abs(w))))
-
-
-def _singular_values(a: Any) -> tuple[np.ndarray, int]:
-    m = as_float("a", a)
-    if m.ndim == 0:
-        m = m.reshape(1, 1)
-    if m.ndim != 2 or m.size < 1:
-        raise ValueError(f"a must be a scalar or a non-empty matrix, got shape {m.shape}")
-    s = np.linalg.svd(m, compute_uv=False)
-    return s, abs(m.shape[0] - m.shape[1])
-
-
-def bilinear_eigenvalues(method: str, eta: float, a: Any, *, lam: float = 1.0) -> np.ndarray:
-    """Closed-form eigenvalues of the linearised update of a method on the bilinear game
-    f(x, y) = x^T A y (``a`` a scalar or the (m, n) matrix A), for each singular value
-    sigma of A, with c = eta sigma (Gidel et al. 2019; Daskalakis et al. 2018):
-
-    * simultaneous: 1 -+ i c (modulus sqrt(1 + c^2) > 1: spirals out);
-    * alternating: 1 - c^2/2 -+ i c sqrt(4 - c^2)/2 (determinant 1, trace 2 - c^2: on the
-      unit circle for c < 2, cycles);
-    * extragradient (Korpelevich 1976): (1 - c^2) -+ i c (modulus^2 1 - c^2 + c^4 < 1 for
-      0 < c < 1);
-    * optimistic: for each eigenvalue l = -+ i sigma of J, the two roots of
-      mu^2 - (1 - 2 eta l) mu - eta l = 0, i.e. (1 -+ 2 i c +- sqrt(1 - 4 c^2))/2 (four per
-      sigma; spectral radius < 1 iff 0 < c < 1/sqrt 3);
-    * sga (Balduzzi et al. 2018): (1 - lam eta sigma^2) -+ i c.
-
-    The |m - n| directions of J's kernel add eigenvalue 1 (and, for optimistic, 1 and 0).
-    Complex array, blocks in order of the singular values (descending), kernel last.
-    """
-    m = _method(method)
-    e = _eta(eta)
-    s, extra = _singular_values(a)
-    c = e * s
-    if m == "simultaneous":
-        pairs = [1.0 - 1j * c, 1.0 + 1j * c]
-    elif m == "alternating":
-        r = np.sqrt((1.0 - c * c / 2.0) ** 2 - 1.0 + 0j)
-        pairs = [1.0 - c * c / 2.0 - r, 1.0 - c * c / 2.0 + r]
-    elif m == "extragradient":
-        pairs = [1.0 - c * c - 1j * c, 1.0 - c * c + 1j * c]
-    elif m == "sga":
-        la = _scalar("lam", lam)
-        pairs = [1.0 - la * e * s * s - 1j * c, 1.0 - la * e * s * s + 1j * c]
-    else:
-        r = np.sqrt(1.0 - 4.0 * c * c + 0j)
-        up = (1.0 - 2j * c + r) / 2.0, (1.0 - 2j * c - r) / 2.0
-        pairs = [up[0], up[1], np.conj(up[0]), np.conj(up[1])]
-    out = np.stack(pairs, axis=1).ravel()
-    tail = [1.0, 0.0] if m == "optimistic" else [1.0]
-    return np.concatenate([out, np.tile(np.array(tail, dtype=complex), extra)])
-
-
-def bilinear_regime(method: str, eta: float, a: float, *, lam: float = 1.0) -> str:
-    """Divergence, cycling or convergence of a method on the scalar bilinear game
-    f = a x y, a != 0, with c = eta |a| (from :func:`bilinear_eigenvalues`):
-
-    * simultaneous: "diverges" for every c > 0;
-    * alternating: "cycles" for c < 2 (eigenvalues on the unit circle, bounded orbits),
-      "diverges" for c >= 2 (c = 2: the double eigenvalue -1 has a Jordan block);
-    * extragradient: "converges" for c < 1, "cycles" at c = 1, "diverges" beyond;
-    * optimistic: "converges" for c < 1/sqrt 3, "cycles" at c = 1/sqrt 3, "diverges" beyond;
-    * sga: "converges" iff lam > 0 and eta < 2 lam / (1 + lam^2 a^2) (then |1 - lam eta a^2
-      -+ i c| < 1), "cycles" at equality, "diverges" otherwise.
-
-    Exact comparisons: boundary cases are "cycles" only when c hits the threshold exactly.
-    """
-    m = _method(method)
-    e = _eta(eta)
-    av = _scalar("a", a)
-    if av == 0.0:
-        raise ValueError("a must be non-zero")
-    c = e * abs(av)
-
-    def cmp(val: float, limit: float) -> str:
-        return "converges" if val < limit else ("cycles" if val == limit else "diverges")
-
-    if m == "simultaneous":
-        return "diverges"
-    if m == "alternating":
-        return "cycles" if c < 2.0 else "diverges"
-    if m == "extragradient":
-        return cmp(c, 1.0)
-    if m == "optimistic":
-        return cmp(c, 1.0 / math.sqrt(3.0))
-    la = _scalar("lam", lam)
-    if la <= 0.0:
-        return "diverges"
-    return cmp(e, 2.0 * la / (1.0 + la * la * av * av))
+# ---------------------------------------------------------------- bilinear invariant
 
 
 def alternating_invariant(x: Any, y: Any, eta: float, a: Any) -> np.ndarray | float:
@@ -576,24 +387,6 @@ def alternating_invariant(x: Any, y: Any, eta: float, a: Any) -> np.ndarray | fl
                          f"shapes {xv.shape} and {yv.shape}")
     q = (xv * xv).sum(-1) + (yv * yv).sum(-1) - e * np.einsum("...i,ij,...j->...", xv, m, yv)
     return q if np.ndim(q) else float(q)
-
-
-def norm_growth_rate(distance: Any, *, skip: int = 0) -> float:
-    """The per-step growth rate r of |z_k - z*| ~ C e^{r k}: the least-squares slope of
-    log |z_k - z*| against k over k >= ``skip``; compare with log of the spectral radius of
-    :func:`update_jacobian` (exact on the bilinear game for simultaneous GD and extragradient,
-    whose update matrices are normal; asymptotic otherwise, so skip a transient)."""
-    d = as_float("distance", distance, lo=0.0)
-    if d.ndim != 1:
-        raise ValueError(f"distance must be 1-D, got shape {d.shape}")
-    k0 = as_int("skip", skip, lo=0, hi=max(d.size - 2, 0))
-    seg = d[k0:]
-    if seg.size < 2:
-        raise ValueError("distance needs at least 2 points after skip")
-    if np.any(seg <= 0.0):
-        raise ValueError("distance must be > 0 on the fitted range (the iterate hit z*)")
-    k = np.arange(seg.size, dtype=float)
-    return float(np.polyfit(k, np.log(seg), 1)[0])
 
 
 # ---------------------------------------------------------------- Hamiltonian / potential
@@ -646,298 +439,3 @@ def sga_alignment_sign(v: Any, J: Any, *, eps: float = 0.1) -> float:
     gh = j.T @ vv
     val = float(vv @ gh) * float((a.T @ vv) @ gh) / vv.size + ee
     return -1.0 if val < 0.0 else 1.0
-
-
-# ---------------------------------------------------------------- iterations
-
-
-def _check_out(out: Any, x: np.ndarray, y: np.ndarray, method: str,
-               k: int | None) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        vx, vy = out
-    except (TypeError, ValueError):
-        raise TypeError(f"field must return a pair (v_x, v_y), got {type(out).__name__}") \
-            from None
-    try:
-        vx = np.asarray(vx, dtype=float)
-        vy = np.asarray(vy, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError("field must return real numbers") from None
-    if vx.size != x.size or vy.size != y.size:
-        raise ValueError(f"field returned sizes {vx.size}, {vy.size}; expected {x.size} "
-                         f"(x) and {y.size} (y)")
-    vx, vy = vx.reshape(x.shape), vy.reshape(y.shape)
-    if not (np.all(np.isfinite(vx)) and np.all(np.isfinite(vy))):
-        where = "" if k is None else f" at iteration {k}"
-        raise ValueError(f"{method}: the field returned non-finite values{where} "
-                         f"(x = {x}, y = {y})")
-    return vx, vy
-
-
-#: the public function of each method (the desc of its progress bar)
-_FUNCTION = {"simultaneous": "simultaneous_gd", "alternating": "alternating_gd",
-             "extragradient": "extragradient", "optimistic": "optimistic_gd", "sga": "sga_gd"}
-
-
-class _Runner:
-    """Shared bookkeeping: the field with checks, the trajectory, divergence, the bar."""
-
-    def __init__(self, method: str, field: Any, x0: Any, y0: Any, eta: Any, n_steps: Any,
-                 equilibrium: Any, max_norm: Any, on_fail: Any, progress: Any = False):
-        if not callable(field):
-            raise TypeError(f"field must be callable, got {type(field).__name__}")
-        self.method = method
-        self.field = field
-        self.x0, self.y0 = _vector("x0", x0), _vector("y0", y0)
-        self.eta = _eta(eta)
-        self.n = as_int("n_steps", n_steps, lo=0)
-        self.mx = math.inf if max_norm == math.inf else _scalar("max_norm", max_norm)
-        if not self.mx > 0.0:
-            raise ValueError(f"max_norm must be > 0 (or inf), got {self.mx}")
-        self.on_fail = check_on_fail(on_fail)
-        self.progress = check_progress(progress)
-        dx, dy = self.x0.size, self.y0.size
-        if equilibrium is None:
-            self.zs = np.zeros(dx + dy)
-        else:
-            xs, ys = equilibrium
-            xs, ys = _vector("equilibrium[0]", xs), _vector("equilibrium[1]", ys)
-            if xs.size != dx or ys.size != dy:
-                raise ValueError(f"equilibrium must have sizes {dx} and {dy}, got "
-                                 f"{xs.size} and {ys.size}")
-            self.zs = np.concatenate([xs, ys])
-        self.xs = np.empty((self.n + 1, dx))
-        self.ys = np.empty((self.n + 1, dy))
-        self.xs[0], self.ys[0] = self.x0, self.y0
-        self.evals = 0
-        self.diverged: int | None = None
-        self.k = 0  # index of the iterate a step starts from
-
-    def v(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.evals += 1
-        return _check_out(self.field(x, y), x, y, self.method, self.k)
-
-    def push(self, x: np.ndarray, y: np.ndarray) -> bool:
-        """Store iterate k + 1; False (and report) when it diverged."""
-        k1 = self.k + 1
-        z = np.concatenate([x, y])
-        dist = float(np.linalg.norm(z - self.zs)) if np.all(np.isfinite(z)) else math.inf
-        if not (dist <= self.mx and math.isfinite(dist)):
-            self.diverged = k1
-            report_nonconvergence(
-                f"{self.method}: the iterate diverged at iteration {k1} (|z - z*| = {dist:.3g}"
-                f" > max_norm = {self.mx:.3g}, eta = {self.eta})", self.on_fail, stacklevel=5)
-            return False
-        self.xs[k1], self.ys[k1] = x, y
-        self.k = k1
-        return True
-
-    def run(self, step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-            ) -> GameTrajectory:
-        x, y = self.x0, self.y0
-        with (np.errstate(over="ignore", invalid="ignore"),
-              progress_bar(self.n, _FUNCTION[self.method], self.progress, unit="step") as bar):
-            for _ in range(self.n):
-                x, y = step(x, y)
-                if not self.push(x, y):
-                    break
-                bar.update(1)
-        return self.result()
-
-    def result(self) -> GameTrajectory:
-        n = self.k + 1
-        xs, ys = self.xs[:n].copy(), self.ys[:n].copy()
-        dist = np.linalg.norm(np.concatenate([xs, ys], axis=1) - self.zs, axis=1)
-        return GameTrajectory(self.method, self.eta, xs, ys, dist, self.evals, self.diverged)
-
-
-def simultaneous_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
-                    equilibrium: Any = None, max_norm: float = MAX_NORM,
-                    on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
-    """Simultaneous gradient descent-ascent z_{k+1} = z_k - eta v(z_k), the GAN training
-    rule studied by Mescheder et al. 2017 and 2018 (both players step from the same point).
-
-    field : callable (x, y) -> (v_x, v_y) = (grad_x f, -grad_y f) on 1-D arrays (e.g.
-        :meth:`BilinearGame.field`, :meth:`DiracGAN.field`).
-    x0, y0 : initial points (scalars or 1-D arrays).  eta > 0 : step size.
-    n_steps : number of steps.  equilibrium : (x*, y*) for ``distance`` (default 0).
-    max_norm : |z - z*| beyond which (or at a non-finite iterate) the run has diverged:
-        ``on_fail`` "raise" (default, :class:`~deeptheory.ConvergenceError` naming the
-        iteration), "warn" or "ignore" (then the trajectory stops before it and
-        ``diverged_at`` is set).  ``max_norm=inf`` only stops at overflow.
-
-    A non-finite field value is a ValueError naming the iteration.  Returns a
-    :class:`GameTrajectory`.
-    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
-    """
-    r = _Runner("simultaneous", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
-                progress)
-    e = r.eta
-
-    def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        vx, vy = r.v(x, y)
-        return x - e * vx, y - e * vy
-
-    return r.run(step)
-
-
-def alternating_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
-                   equilibrium: Any = None, max_norm: float = MAX_NORM,
-                   on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
-    """Alternating gradient descent-ascent (Mescheder et al. 2018; Gidel et al. 2019):
-    x_{k+1} = x_k - eta v_x(x_k, y_k), then y_{k+1} = y_k - eta v_y(x_{k+1}, y_k).  Two
-    field calls per step (half of each used).  Arguments, errors and result as for
-    :func:`simultaneous_gd`.
-    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
-    """
-    r = _Runner("alternating", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
-                progress)
-    e = r.eta
-
-    def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = x - e * r.v(x, y)[0]
-        return x, y - e * r.v(x, y)[1]
-
-    return r.run(step)
-
-
-def extragradient(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
-                  equilibrium: Any = None, max_norm: float = MAX_NORM,
-                  on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
-    """Extragradient (Korpelevich 1976; for GANs Gidel et al. 2019):
-    z_{k+1/2} = z_k - eta v(z_k), z_{k+1} = z_k - eta v(z_{k+1/2}).  Two field calls per
-    step.  Arguments, errors and result as for :func:`simultaneous_gd`.
-    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
-    """
-    r = _Runner("extragradient", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
-                progress)
-    e = r.eta
-
-    def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        vx, vy = r.v(x, y)
-        vx, vy = r.v(x - e * vx, y - e * vy)
-        return x - e * vx, y - e * vy
-
-    return r.run(step)
-
-
-def optimistic_gd(field: Field, x0: Any, y0: Any, eta: float, n_steps: int, *,
-                  equilibrium: Any = None, max_norm: float = MAX_NORM,
-                  on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
-    """Optimistic gradient descent (Daskalakis et al. 2018, "Training GANs with optimism";
-    extrapolation from the past, Gidel et al. 2019):
-    z_{k+1} = z_k - 2 eta v(z_k) + eta v(z_{k-1}), with v(z_{-1}) = v(z_0) (the first step
-    is plain GD).  One field call per step.  Arguments, errors and result as for
-    :func:`simultaneous_gd`.
-    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
-    """
-    r = _Runner("optimistic", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail,
-                progress)
-    e = r.eta
-    prev: list[np.ndarray] = []
-
-    def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        vx, vy = r.v(x, y)
-        px, py = prev if prev else (vx, vy)
-        prev[:] = [vx, vy]
-        return x - 2.0 * e * vx + e * px, y - 2.0 * e * vy + e * py
-
-    return r.run(step)
-
-
-def sga_gd(field: Field, jacobian: Callable[[np.ndarray, np.ndarray], Any], x0: Any, y0: Any,
-           eta: float, n_steps: int, *, lam: float = 1.0, align: bool = False,
-           eps: float = 0.1, equilibrium: Any = None, max_norm: float = MAX_NORM,
-           on_fail: str = "raise", progress: bool = False) -> GameTrajectory:
-    """Gradient descent on the symplectically adjusted field v + lam A^T v (Balduzzi et al.
-    2018, :func:`symplectic_gradient_adjustment`); ``jacobian(x, y)`` returns J = Dv as an
-    (n, n) array (e.g. :meth:`BilinearGame.jacobian`).  With ``align=True`` the sign of lam
-    is chosen at every step by :func:`sga_alignment_sign` (|lam| kept, ``eps`` as there).
-    Other arguments, errors and result as for :func:`simultaneous_gd`.
-    progress : a progress bar (tqdm on stderr) of the steps done; off by default.
-    """
-    r = _Runner("sga", field, x0, y0, eta, n_steps, equilibrium, max_norm, on_fail, progress)
-    if not callable(jacobian):
-        raise TypeError(f"jacobian must be callable, got {type(jacobian).__name__}")
-    la = _scalar("lam", lam)
-    ee = _scalar("eps", eps)
-    e = r.eta
-    dx, n = r.x0.size, r.x0.size + r.y0.size
-
-    def step(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = np.concatenate(r.v(x, y))
-        j = np.asarray(jacobian(x, y), dtype=float)
-        if j.shape != (n, n):
-            raise ValueError(f"jacobian must return ({n}, {n}), got {j.shape}")
-        if not np.all(np.isfinite(j)):
-            raise ValueError(f"sga: the jacobian returned non-finite values at iteration {r.k}")
-        lk = abs(la) * sga_alignment_sign(v, j, eps=ee) if align else la
-        adj = symplectic_gradient_adjustment(v, j, lk)
-        return x - e * adj[:dx], y - e * adj[dx:]
-
-    return r.run(step)
-
-
-_RUNNERS = {"simultaneous": simultaneous_gd, "alternating": alternating_gd,
-            "extragradient": extragradient, "optimistic": optimistic_gd}
-
-
-# ---------------------------------------------------------------- figure data
-
-
-@dataclass(frozen=True)
-class GameFigureData(Result):
-    """Result of :func:`game_trajectories`.
-
-    bilinear : {method: GameTrajectory} on f = a x y.
-    dirac : {method: GameTrajectory} on the Dirac-GAN (theta, psi).
-    bilinear_eta, dirac_eta : the step sizes used.
-    a : the bilinear coupling.
-    dirac_game : the :class:`DiracGAN` played.
-    """
-
-    bilinear: dict
-    dirac: dict
-    bilinear_eta: float
-    dirac_eta: float
-    a: float
-    dirac_game: DiracGAN
-
-
-def game_trajectories(*, n_steps: int = 300, a: float = 1.0, bilinear_eta: float = 0.1,
-                      dirac_eta: float = 0.2, z0: tuple[float, float] = (1.0, 1.0),
-                      dirac_game: DiracGAN | None = None,
-                      methods: tuple[str, ...] = ("simultaneous", "alternating",
-                                                  "extragradient", "optimistic"),
-                      ) -> GameFigureData:
-    """Trajectories for a figure of the game methods (Mescheder et al. 2018, figure 1;
-    Gidel et al. 2019): each method in ``methods`` (those of :func:`update_jacobian` but
-    "sga", which is run with lam = 1) from z0 on the bilinear game f = a x y and on the
-    Dirac-GAN (default unregularised GAN loss).  Divergent runs are kept as far as they go
-    (``on_fail="ignore"``; see ``diverged_at``).  Defaults: 300 steps, eta = 0.1 (bilinear,
-    c = 0.1: simultaneous spirals out by sqrt(1.01) per step, alternating cycles,
-    extragradient and optimistic spiral in) and eta = 0.2 on the Dirac-GAN.
-    """
-    n = as_int("n_steps", n_steps, lo=1)
-    av = _scalar("a", a)
-    be, de = _eta(bilinear_eta), _eta(dirac_eta)
-    if dirac_game is None:
-        dirac_game = DiracGAN()
-    if not isinstance(dirac_game, DiracGAN):
-        raise TypeError(f"dirac_game must be a DiracGAN, got {type(dirac_game).__name__}")
-    if len(z0) != 2:
-        raise ValueError(f"z0 must be a pair (x0, y0), got {z0!r}")
-    x0, y0 = _scalar("z0[0]", z0[0]), _scalar("z0[1]", z0[1])
-    game = BilinearGame(av)
-    out: dict[str, dict] = {"bilinear": {}, "dirac": {}}
-    for m in methods:
-        _method(m)
-        for key, fld, jac, eta in (("bilinear", game.field, game.jacobian, be),
-                                   ("dirac", dirac_game.field, dirac_game.jacobian, de)):
-            if m == "sga":
-                traj = sga_gd(fld, lambda x, y, _j=jac: np.asarray(_j(x, y)).reshape(2, 2),
-                              x0, y0, eta, n, on_fail="ignore")
-            else:
-                traj = _RUNNERS[m](fld, x0, y0, eta, n, on_fail="ignore")
-            out[key][m] = traj
-    return GameFigureData(out["bilinear"], out["dirac"], be, de, av, dirac_game)

@@ -128,6 +128,16 @@ from .montecarlo import (
     sk_ground_state_extrapolation,
     temperature_ladder,
 )
+from .parisi import (
+    SK_GROUND_STATE_PARISI,
+    SK1RSBResult,
+    SKGroundState,
+    SKParisiResult,
+    sk_1rsb,
+    sk_ground_state,
+    sk_parisi,
+    sk_parisi_functional,
+)
 from .plotting import (
     MAX_PLOT_INDICES,
     SKTheory,
@@ -142,17 +152,9 @@ from .plotting import (
     sk_theory_curves,
 )
 from .replica import (
-    SK_GROUND_STATE_PARISI,
     SK_GROUND_STATE_RS,
-    SK1RSBResult,
-    SKGroundState,
-    SKParisiResult,
     SKRSResult,
-    sk_1rsb,
     sk_at_temperature,
-    sk_ground_state,
-    sk_parisi,
-    sk_parisi_functional,
     sk_replicon,
     sk_rs_free_energy,
 )

@@ -281,7 +281,8 @@ def _q2(q: np.ndarray, m: np.ndarray) -> float:
 
 @lru_cache(maxsize=4096)
 def _sk_point(t: float, k: int) -> tuple[float, ...]:
-    from .replica import sk_parisi, sk_rs_free_energy
+    from .parisi import sk_parisi
+    from .replica import sk_rs_free_energy
 
     rs = sk_rs_free_energy(t)
     if t > 0:
@@ -441,7 +442,8 @@ def plot_overlap_distribution(results: Any, k: int | None = None, *, k_rsb: int 
     ``color``: of the histogram.  Returns the axes.
     """
     from .montecarlo import SpinMCResult
-    from .replica import sk_parisi, sk_rs_free_energy
+    from .parisi import sk_parisi
+    from .replica import sk_rs_free_energy
 
     rs_list = [results] if isinstance(results, SpinMCResult) else list(results)
     if not rs_list:
@@ -503,7 +505,8 @@ def plot_ground_state_fit(fit: Any, ax: Any = None) -> Any:
     the axes.
     """
     from .montecarlo import GroundStateFit
-    from .replica import SK_GROUND_STATE_PARISI, SK_GROUND_STATE_RS
+    from .parisi import SK_GROUND_STATE_PARISI
+    from .replica import SK_GROUND_STATE_RS
 
     if not isinstance(fit, GroundStateFit):
         raise TypeError(f"fit must be a GroundStateFit, got {type(fit).__name__}")
