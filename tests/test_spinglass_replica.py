@@ -83,6 +83,22 @@ def test_rs_high_temperature_is_the_paramagnet():
     np.testing.assert_allclose(r.replicon, 1.0 - 1.0 / T**2, atol=1e-12)
 
 
+def test_rs_at_and_just_below_the_critical_temperature():
+    # T = 1, h = 0: q = 0 is the only fixed point (E tanh^2(beta sqrt(q) z) < beta^2 q), and
+    # exactly so (the plain iteration would approach it only algebraically)
+    r = sk_rs_free_energy(1.0)
+    assert r.q == 0.0 and r.replicon == pytest.approx(0.0, abs=1e-15)
+    assert r.f == pytest.approx(float(_para_f(1.0)), rel=0, abs=1e-15)
+    # just below: the nonzero root, q = (beta^2 - 1) / (2 beta^4) (1 + O(1 - T)), checked
+    # as a fixed point at high precision
+    for T in (0.9999, 0.999, 0.99):
+        q = float(sk_rs_free_energy(T).q)
+        b = 1.0 / T
+        assert q == pytest.approx((b * b - 1.0) / (2.0 * b**4), rel=5.0 * (1.0 - T))
+        t2, _ = _mp_rs_terms(T, 0.0, q)
+        assert abs(t2 - q) < 1e-13 * max(1.0, q / 1e-3)
+
+
 @pytest.mark.parametrize("T,h", [(0.5, 0.3), (0.2, 0.0), (0.8, 1.2)])
 def test_rs_fixed_point_and_free_energy_vs_mpmath(T, h):
     r = sk_rs_free_energy(T, h)

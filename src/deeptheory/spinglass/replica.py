@@ -167,25 +167,30 @@ def _rs_scalar(T: float, h: float, tol: float, max_iter: int) -> tuple[float, ..
         return s2 if upper else t2
 
     v, upper = 0.0, True
-    for _ in range(max_iter):
-        v_new = step(v, upper)
-        if abs(v_new - v) <= tol * (min(1.0, 2.0 * v_new) if upper else 1.0):
-            v = v_new
-            break
-        # secant-type acceleration of the slow (near-critical) linear convergence
-        g_new = step(v_new, upper)
-        slope = (g_new - v_new) / (v_new - v) if v_new != v else 0.0
-        v = v_new + (g_new - v_new) / (1.0 - slope) if 0.0 <= slope < 1.0 else v_new
-        v = min(max(v, 0.0), 1.0)
-        if upper and v > 0.5:
-            v, upper = 1.0 - v, False
-        if not upper and v == 0.0:   # the paramagnet
-            break
+    if h == 0.0 and T >= 1.0:
+        # E tanh^2(beta sqrt(q) z) < beta^2 q for q > 0: q = 0 is the only fixed point for
+        # beta <= 1 (at T = 1 the iteration would approach it only algebraically)
+        v, upper = 0.0, False
     else:
-        raise ConvergenceError(
-            f"sk_rs_free_energy: q = E tanh^2 did not converge to tol={tol:g} in "
-            f"max_iter={max_iter} iterations (T={T:g}, h={h:g}, last q="
-            f"{1.0 - v if upper else v!r})")
+        for _ in range(max_iter):
+            v_new = step(v, upper)
+            if abs(v_new - v) <= tol * (min(1.0, 2.0 * v_new) if upper else 1.0):
+                v = v_new
+                break
+            # secant-type acceleration of the slow (near-critical) linear convergence
+            g_new = step(v_new, upper)
+            slope = (g_new - v_new) / (v_new - v) if v_new != v else 0.0
+            v = v_new + (g_new - v_new) / (1.0 - slope) if 0.0 <= slope < 1.0 else v_new
+            v = min(max(v, 0.0), 1.0)
+            if upper and v > 0.5:
+                v, upper = 1.0 - v, False
+            if not upper and v == 0.0:   # the paramagnet
+                break
+        else:
+            raise ConvergenceError(
+                f"sk_rs_free_energy: q = E tanh^2 did not converge to tol={tol:g} in "
+                f"max_iter={max_iter} iterations (T={T:g}, h={h:g}, last q="
+                f"{1.0 - v if upper else v!r})")
     q = 1.0 - v if upper else v
     t2, one_q, mag, lc, s4 = _rs_moments(beta, q, h)
     f = -T * _LN2 - beta * one_q**2 / 4.0 - lc
